@@ -173,7 +173,7 @@ def small_mode() -> bool:
 def c_compiler() -> str | None:
     """Path of the C compiler: ``$CC`` if set, else the first of cc, gcc, clang on PATH."""
     configured = os.environ.get("CC", "").split()
-    names = configured[:1] + ["cc", "gcc", "clang"]
+    names = [*configured[:1], "cc", "gcc", "clang"]
     for name in names:
         path = shutil.which(name)
         if path:
@@ -354,4 +354,3 @@ def report() -> HardwareReport:
         small_mode=small_mode(),
         thread_pools=_thread_pools(),
     )
-

@@ -8,6 +8,7 @@ its message and the sweep goes on.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import threading
@@ -20,7 +21,7 @@ import numpy as np
 
 from workshop.errors import MissingCapability
 from workshop.hardware import small_mode, usable_cores
-from workshop.timing import Measurement, measure
+from workshop.timing import FirstResult, Measurement, measure
 
 __all__ = [
     "OVERSUBSCRIBE_FACTOR",
@@ -315,21 +316,14 @@ def sweep(
 def _measure_point(spec, impl, workers: int, size: int, mode: Mode, repeat: int, min_time: float):
     point_size = size if mode == "strong" else spec.check_size(spec.weak_size(size, workers))
     inputs = spec.make_input(point_size)
-    first: list[Any] = []
-
-    def run(*args: Any) -> Any:
-        output = impl(*args, workers=workers)
-        if not first:
-            first.append(output)
-        return output
-
+    run = FirstResult(functools.partial(impl, workers=workers))
     label = f"{spec.name}/{impl.name} ×{workers}"
     try:
         measurement = measure(run, *inputs, repeat=repeat, min_time=min_time, label=label)
     except Exception as exc:  # a failing point is reported, and the sweep goes on
         return ScalingPoint(workers, point_size, error=_describe(exc))
     try:
-        spec.validate(first[0], inputs)
+        spec.validate(run.value, inputs)
     except AssertionError as exc:
         return ScalingPoint(workers, point_size, measurement, error=f"wrong result: {exc}")
     measurement.metadata.update(problem=spec.name, implementation=impl.name, workers=workers)
@@ -337,14 +331,22 @@ def _measure_point(spec, impl, workers: int, size: int, mode: Mode, repeat: int,
 
 
 def strong_scaling(
-    problem: str, implementation: str, workers: Sequence[int], size: int | None = None, **options: Any
+    problem: str,
+    implementation: str,
+    workers: Sequence[int],
+    size: int | None = None,
+    **options: Any,
 ) -> ScalingResult:
     """Fixed problem size, growing workers (Amdahl's view)."""
     return sweep(problem, implementation, workers, size, mode="strong", **options)
 
 
 def weak_scaling(
-    problem: str, implementation: str, workers: Sequence[int], size: int | None = None, **options: Any
+    problem: str,
+    implementation: str,
+    workers: Sequence[int],
+    size: int | None = None,
+    **options: Any,
 ) -> ScalingResult:
     """Problem size grows with the workers from ``size`` at one worker (Gustafson's view)."""
     return sweep(problem, implementation, workers, size, mode="weak", **options)

@@ -20,7 +20,7 @@ from typing import Any
 
 from workshop.errors import UnstableMeasurementWarning
 
-__all__ = ["UNSTABLE_SPREAD", "Measurement", "compare", "format_seconds", "measure"]
+__all__ = ["UNSTABLE_SPREAD", "FirstResult", "Measurement", "compare", "format_seconds", "measure"]
 
 UNSTABLE_SPREAD = 0.10
 _MAX_LOOPS = 1_000_000
@@ -122,6 +122,22 @@ class Measurement:
         return cls.from_dict(json.loads(text))
 
 
+class FirstResult:
+    """Wraps a callable and keeps its first return value, so a measured run can be validated."""
+
+    def __init__(self, func: Callable[..., Any]) -> None:
+        self.func = func
+        self.__name__ = getattr(func, "__name__", "function")
+        self.called = False
+        self.value: Any = None
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        output = self.func(*args, **kwargs)
+        if not self.called:
+            self.value, self.called = output, True
+        return output
+
+
 def _check_options(repeat: int, min_time: float) -> None:
     if not isinstance(repeat, int) or repeat < 1:
         raise ValueError(f"repeat must be a whole number >= 1, got {repeat!r}")
@@ -144,7 +160,9 @@ def _time_calls(func: Callable[..., Any], args: tuple, loops: int) -> float:
     return elapsed / loops
 
 
-def _warm_up_and_calibrate(func: Callable[..., Any], args: tuple, min_time: float) -> tuple[float, int]:
+def _warm_up_and_calibrate(
+    func: Callable[..., Any], args: tuple, min_time: float
+) -> tuple[float, int]:
     """Time the first call on its own, then pick loops so one sample lasts at least ``min_time``."""
     first_call = _time_calls(func, args, 1)
     per_call = _time_calls(func, args, 1)  # second call: warm, used to calibrate

@@ -1,0 +1,377 @@
+"""``workshop bench``: every problem × implementation, strong-scaling sweeps, and the lab's latency.
+
+Everything is measured in one run on this machine and reported as ratios (to the C reference, to
+one worker), because absolute times on shared machines drift. Results go to a new timestamped
+folder (JSON, PNG plots, a markdown table); nothing earlier is overwritten.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import functools
+import json
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from workshop.hardware import report, usable_cores
+from workshop.scaling import ScalingResult, strong_scaling
+from workshop.timing import FirstResult, Measurement, compare, format_seconds
+
+__all__ = ["BenchReport", "ImplementationRow", "Target", "run_bench"]
+
+REFERENCE = "c"
+SLOW_BACKEND = "python"  # measured at a smaller size of its own, beside C at that size
+SLOW_FIRST_CALL_BUDGET = 0.5  # seconds: the pure-Python size doubles until a call takes this long
+
+
+@dataclass
+class ImplementationRow:
+    """One implementation of one problem, measured beside the others at the same size."""
+
+    problem: str
+    implementation: str
+    size: int
+    measurement: Measurement | None = None
+    reference: Measurement | None = None
+    error: str | None = None
+
+    @property
+    def ratio_to_reference(self) -> float | None:
+        """This implementation's median time over the C reference's, both at ``size``."""
+        if self.measurement is None or self.reference is None:
+            return None
+        return self.measurement.median / self.reference.median
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "problem": self.problem,
+            "implementation": self.implementation,
+            "size": self.size,
+            "measurement": self.measurement.to_dict() if self.measurement else None,
+            "reference": self.reference.to_dict() if self.reference else None,
+            "ratio_to_reference": self.ratio_to_reference,
+            "error": self.error,
+        }
+
+
+@dataclass
+class Target:
+    """A performance target of the workshop, checked against this run's measurements."""
+
+    name: str
+    goal: str
+    value: float | None
+    met: bool | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "goal": self.goal, "value": self.value, "met": self.met}
+
+
+@dataclass
+class BenchReport:
+    """Everything one ``workshop bench`` run measured."""
+
+    quick: bool
+    machine: dict[str, Any]
+    rows: list[ImplementationRow] = field(default_factory=list)
+    sweeps: list[ScalingResult] = field(default_factory=list)
+    lab_latency: float | None = None
+    cluster_start: float | None = None
+    targets: list[Target] = field(default_factory=list)
+    elapsed: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "quick": self.quick,
+            "machine": self.machine,
+            "rows": [row.to_dict() for row in self.rows],
+            "sweeps": [sweep.to_dict() for sweep in self.sweeps],
+            "lab_latency": self.lab_latency,
+            "cluster_start": self.cluster_start,
+            "targets": [target.to_dict() for target in self.targets],
+            "elapsed": self.elapsed,
+        }
+
+    def sweep(self, problem: str, implementation: str) -> ScalingResult | None:
+        for result in self.sweeps:
+            if (result.problem, result.implementation) == (problem, implementation):
+                return result
+        return None
+
+    def row(self, problem: str, implementation: str) -> ImplementationRow | None:
+        for row in self.rows:
+            if (row.problem, row.implementation) == (problem, implementation):
+                return row
+        return None
+
+    def markdown(self) -> str:
+        """The tables a person reads: times, ratios to C, speed-ups and the targets."""
+        cores = self.machine["usable_cores"]
+        lines = [
+            f"# workshop bench ({'quick' if self.quick else 'full'})",
+            "",
+            f"Usable cores: {cores} ({self.machine['cores_reason']}). "
+            f"All figures measured in this run ({format_seconds(self.elapsed)} in all).",
+            "",
+            f"| problem | implementation | size | time, 1 worker | spread | first call "
+            f"| ÷ C | time, {cores} workers | speed-up |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
+        for row in self.rows:
+            sweep = self.sweep(row.problem, row.implementation)
+            many = best = "–"
+            if sweep is not None and len(sweep.ok_points) > 1:
+                many = format_seconds(sweep.times[-1])
+                best = f"{sweep.speedup[-1]:.2f}×"
+            if row.measurement is None:
+                lines.append(
+                    f"| {row.problem} | {row.implementation} | {row.size} | "
+                    f"skipped: {row.error} | | | | | |"
+                )
+                continue
+            m = row.measurement
+            ratio = row.ratio_to_reference
+            lines.append(
+                f"| {row.problem} | {row.implementation} | {row.size} | "
+                f"{format_seconds(m.median)} | {m.spread:.1%} | {format_seconds(m.first_call)} | "
+                f"{'–' if ratio is None else f'{ratio:.2f}'} | {many} | {best} |"
+            )
+        lines += ["", "## Targets", "", "| target | goal | measured | met |", "|---|---|---|---|"]
+        for target in self.targets:
+            value = "–" if target.value is None else f"{target.value:.3g}"
+            met = {True: "yes", False: "NO", None: "not measured"}[target.met]
+            lines.append(f"| {target.name} | {target.goal} | {value} | {met} |")
+        if self.cluster_start is not None:
+            lines += ["", f"Engine cluster start: {format_seconds(self.cluster_start)}."]
+        return "\n".join(lines) + "\n"
+
+
+def _bench_size(problem: Any, quick: bool) -> int:
+    return problem.small_size if quick else problem.default_size
+
+
+def _slow_size(problem: Any, impl: Any, largest: int) -> int:
+    """Largest size (doubling from the small size) at which one pure-Python call stays quick."""
+    size = problem.small_size
+    while size * 2 <= largest:
+        inputs = problem.make_input(size)
+        start = time.perf_counter()
+        impl(*inputs, workers=1)
+        if time.perf_counter() - start > SLOW_FIRST_CALL_BUDGET / 4:
+            break
+        size *= 2
+    return size
+
+
+def _compare_group(
+    problem: Any, names: Sequence[str], size: int, repeat: int, min_time: float
+) -> dict[str, ImplementationRow]:
+    """Measure implementations interleaved at one size and validate each one's first result."""
+    inputs = problem.make_input(size)
+    runs = {
+        name: FirstResult(functools.partial(problem.implementation(name), workers=1))
+        for name in names
+    }
+    rows = {name: ImplementationRow(problem.name, name, size) for name in names}
+    try:
+        measured = compare(runs, *inputs, repeat=repeat, min_time=min_time)
+    except Exception as exc:
+        for row in rows.values():
+            row.error = f"{type(exc).__name__}: {exc}"
+        return rows
+    for name, run in runs.items():
+        try:
+            problem.validate(run.value, inputs)
+            rows[name].measurement = measured[name]
+        except AssertionError as exc:
+            rows[name].error = f"wrong result: {exc}"
+    return rows
+
+
+def _measure_problem(
+    problem: Any, quick: bool, repeat: int, min_time: float, log: Callable[[str], None]
+):
+    size = _bench_size(problem, quick)
+    fast, slow, skipped = [], [], []
+    for name, impl in problem.implementations.items():
+        reason = impl.unavailable_reason()
+        if reason:
+            skipped.append(ImplementationRow(problem.name, name, size, error=reason))
+        else:
+            (slow if impl.backend == SLOW_BACKEND else fast).append(name)
+    has_reference = REFERENCE in fast
+    log(f"{problem.name}: {', '.join(fast)} at size {size}")
+    rows = _compare_group(problem, fast, size, repeat, min_time)
+    if slow:
+        slow_size = _slow_size(problem, problem.implementation(slow[0]), size)
+        log(f"{problem.name}: {', '.join(slow)} at size {slow_size} (beside C at that size)")
+        group = [*slow, REFERENCE] if has_reference else slow
+        slow_rows = _compare_group(problem, group, slow_size, repeat, min_time)
+        for name in slow:
+            rows[name] = slow_rows[name]
+            rows[name].reference = slow_rows[REFERENCE].measurement if has_reference else None
+    reference = rows[REFERENCE].measurement if has_reference else None
+    for name in fast:
+        rows[name].reference = reference
+    ordered = [rows[name] for name in problem.implementations if name in rows]
+    return ordered + skipped
+
+
+def _sweep_problem(
+    problem: Any, quick: bool, repeat: int, min_time: float, log: Callable[[str], None]
+):
+    workers = list(range(1, usable_cores() + 1))
+    results = []
+    for name, impl in problem.implementations.items():
+        if not impl.parallel or impl.unavailable_reason():
+            continue
+        log(f"{problem.name}/{name}: strong scaling over workers {workers}")
+        results.append(
+            strong_scaling(
+                problem.name,
+                name,
+                workers,
+                _bench_size(problem, quick),
+                repeat=repeat,
+                min_time=min_time,
+            )
+        )
+    return results
+
+
+def _lab_latency(log: Callable[[str], None]) -> tuple[float | None, float | None]:
+    """Cluster start time, and the lab's delay from a workers-slider move to measuring."""
+    from workshop.cluster import shared_cluster
+    from workshop.lab import SpeedupLab
+
+    start = time.perf_counter()
+    shared_cluster()
+    cluster_start = time.perf_counter() - start
+    if usable_cores() < 2:
+        log("lab latency: needs two usable cores to move the slider from 2 to 1; skipped")
+        return None, cluster_start
+    lab = SpeedupLab(problem="pi", implementation="engines")
+    try:
+        lab.size.value = lab.size.options[0]
+        lab.workers.value = 2
+        lab.wait(timeout=120)
+        lab.workers.value = 1
+        lab.wait(timeout=120)
+        return lab.last_start_latency, cluster_start
+    finally:
+        lab.close()
+
+
+def _targets(report_: BenchReport) -> list[Target]:
+    targets = []
+    for name in ("numba", "cython"):
+        row = report_.row("mandelbrot", name)
+        ratio = row.ratio_to_reference if row else None
+        targets.append(
+            Target(
+                f"mandelbrot {name} ÷ C (1 worker)",
+                "≤ 1.3",
+                ratio,
+                None if ratio is None else ratio <= 1.3,
+            )
+        )
+    for name in ("numba-parallel", "processes", "engines"):
+        sweep = report_.sweep("pi", name)
+        value = None
+        if sweep is not None and 2 in sweep.workers and 1 in sweep.workers:
+            value = float(sweep.speedup[list(sweep.workers).index(2)])
+        check = None if value is None or report_.quick else value >= 1.7
+        targets.append(
+            Target(f"pi {name}: 2 workers ÷ 1 worker", "≥ 1.7 (full size)", value, check)
+        )
+    latency = report_.lab_latency
+    targets.append(
+        Target(
+            "lab: slider 2→1 to measuring (s)",
+            "≤ 0.1",
+            latency,
+            None if latency is None else latency <= 0.1,
+        )
+    )
+    return targets
+
+
+def _plot(report_: BenchReport, folder: Path) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    paths = []
+    for problem in sorted({s.problem for s in report_.sweeps}):
+        fig, ax = plt.subplots(figsize=(6, 4))
+        highest = 1
+        for sweep in (s for s in report_.sweeps if s.problem == problem and s.ok_points):
+            ax.plot(sweep.workers, sweep.speedup, "o-", label=sweep.implementation)
+            highest = max(highest, int(sweep.workers.max()))
+        ax.plot([1, highest], [1, highest], "k--", label="ideal")
+        ax.set(xlabel="workers", ylabel="speed-up", title=f"{problem}: strong scaling, measured")
+        ax.legend()
+        path = folder / f"scaling-{problem}.png"
+        fig.savefig(path, dpi=100, bbox_inches="tight")
+        plt.close(fig)
+        paths.append(path)
+    return paths
+
+
+def _new_folder(out: Path) -> Path:
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    for attempt in range(100):
+        folder = out / (stamp if attempt == 0 else f"{stamp}-{attempt}")
+        try:
+            folder.mkdir(parents=True)
+            return folder
+        except FileExistsError:
+            continue
+    raise RuntimeError(f"could not create a new results folder under {out}")
+
+
+def run_bench(
+    out: Path = Path("bench-results"),
+    *,
+    quick: bool = False,
+    problems: Sequence[str] | None = None,
+    lab: bool = True,
+    log: Callable[[str], None] = print,
+) -> tuple[BenchReport, Path]:
+    """Run the benchmark; returns the report and the new folder holding its files."""
+    from workshop.kernels import get_problem
+    from workshop.kernels import problems as all_problems
+
+    names = list(problems) if problems else list(all_problems())
+    specs = [get_problem(name) for name in names]  # ValueError for unknown names, before any work
+    repeat, min_time = (3, 0.01) if quick else (5, 0.05)
+    started = time.perf_counter()
+    result = BenchReport(quick=quick, machine=report().to_dict())
+    for spec in specs:
+        result.rows += _measure_problem(spec, quick, repeat, min_time, log)
+        result.sweeps += _sweep_problem(spec, quick, repeat, min_time, log)
+    if lab:
+        result.lab_latency, result.cluster_start = _lab_latency(log)
+    result.targets = _targets(result)
+    result.elapsed = time.perf_counter() - started
+
+    folder = _new_folder(out)
+    (folder / "results.json").write_text(
+        json.dumps(result.to_dict(), indent=1, default=_json_default)
+    )
+    (folder / "results.md").write_text(result.markdown())
+    _plot(result, folder)
+    return result, folder
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    raise TypeError(f"cannot write {type(value).__name__} to JSON")

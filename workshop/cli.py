@@ -1,0 +1,148 @@
+"""The ``workshop`` command: ``info``, ``lab``, ``bench``, ``release`` and ``grade``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+__all__ = ["find_course_root", "main"]
+
+FIRST_UNIT = "exercises/00-welcome/00-welcome.ipynb"
+
+
+def find_course_root(start: Path | None = None) -> Path | None:
+    """The folder holding ``nbgrader_config.py``, from ``start`` (default: cwd) upwards."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "nbgrader_config.py").is_file():
+            return folder
+    return None
+
+
+def _environment_on_path() -> dict[str, str]:
+    """os.environ with this Python's bin first on PATH (nbgrader runs `alembic` by name)."""
+    env = dict(os.environ)
+    bin_dir = str(Path(sys.executable).parent)
+    env["PATH"] = os.pathsep.join([bin_dir, env.get("PATH", "")])
+    return env
+
+
+def _info(args: argparse.Namespace) -> int:
+    from workshop.hardware import report
+
+    info = report()
+    if args.json:
+        import json
+
+        print(json.dumps(info.to_dict(), indent=1))
+    else:
+        print(info)
+    return 0
+
+
+def _lab(args: argparse.Namespace) -> int:
+    root = find_course_root() or Path.cwd()
+    command = [
+        sys.executable,
+        "-m",
+        "jupyter",
+        "lab",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.root_dir={root}",
+    ]
+    if (root / FIRST_UNIT).is_file():
+        command.append(f"--LabApp.default_url=/lab/tree/{FIRST_UNIT}")
+    command += args.jupyter_args
+    print("Starting JupyterLab on 127.0.0.1 with token authentication:", " ".join(command[3:]))
+    return subprocess.call(command, env=_environment_on_path())
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from workshop.bench import run_bench
+
+    report, folder = run_bench(
+        Path(args.out), quick=args.quick, problems=args.problem or None, lab=not args.no_lab
+    )
+    print()
+    print(report.markdown())
+    print(f"Results written to {folder}/ (results.json, results.md, scaling-*.png)")
+    missed = [t for t in report.targets if t.met is False]
+    if args.check and missed:
+        print("Targets missed: " + "; ".join(t.name for t in missed), file=sys.stderr)
+        return 1
+    return 0
+
+
+def _release(args: argparse.Namespace) -> int:
+    from workshop.course import release
+
+    os.environ["PATH"] = _environment_on_path()["PATH"]
+    release(args.unit or None)
+    return 0
+
+
+def _grade(args: argparse.Namespace) -> int:
+    from workshop.course import grade
+
+    os.environ["PATH"] = _environment_on_path()["PATH"]
+    summary = grade(Path(args.submissions))
+    print(summary)
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="workshop",
+        description="High-performance Python workshop: tools for learners and instructors.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    info = commands.add_parser("info", help="what this machine lets the workshop use")
+    info.add_argument("--json", action="store_true", help="print the report as JSON")
+    info.set_defaults(run=_info)
+
+    lab = commands.add_parser("lab", help="open the workshop in JupyterLab (127.0.0.1, token on)")
+    lab.add_argument("jupyter_args", nargs=argparse.REMAINDER, help="passed on to jupyter lab")
+    lab.set_defaults(run=_lab)
+
+    bench = commands.add_parser("bench", help="benchmark every problem and implementation")
+    bench.add_argument(
+        "--quick", action="store_true", help="small sizes: finishes in under a minute"
+    )
+    bench.add_argument("--problem", action="append", help="only this problem (repeatable)")
+    bench.add_argument(
+        "--out", default="bench-results", help="folder for results (default: %(default)s)"
+    )
+    bench.add_argument(
+        "--no-lab", action="store_true", help="skip the engine cluster and lab latency"
+    )
+    bench.add_argument(
+        "--check", action="store_true", help="exit 1 if a performance target is missed"
+    )
+    bench.set_defaults(run=_bench)
+
+    release = commands.add_parser(
+        "release", help="regenerate exercises/ from solutions/ (nbgrader)"
+    )
+    release.add_argument("unit", nargs="*", help="units to release (default: all)")
+    release.set_defaults(run=_release)
+
+    grade = commands.add_parser("grade", help="autograde submissions and export grades (nbgrader)")
+    grade.add_argument(
+        "submissions", help="folder of <student>/<unit>/*.ipynb, or an LMS zip download"
+    )
+    grade.set_defaults(run=_grade)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"workshop {args.command}: {exc}", file=sys.stderr)
+        return 2
