@@ -56,8 +56,14 @@ def _lab(args: argparse.Namespace) -> int:
     ]
     if (root / FIRST_UNIT).is_file():
         command.append(f"--LabApp.default_url=/lab/tree/{FIRST_UNIT}")
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        print("Running as root (a container?): passing --allow-root to JupyterLab.")
+        command.append("--allow-root")
     command += args.jupyter_args
     print("Starting JupyterLab on 127.0.0.1 with token authentication:", " ".join(command[3:]))
+    if os.name == "posix":  # become JupyterLab, so signals and Ctrl-C reach it directly
+        sys.stdout.flush()
+        os.execve(command[0], command, _environment_on_path())
     return subprocess.call(command, env=_environment_on_path())
 
 
@@ -106,7 +112,7 @@ def _parser() -> argparse.ArgumentParser:
     info.set_defaults(run=_info)
 
     lab = commands.add_parser("lab", help="open the workshop in JupyterLab (127.0.0.1, token on)")
-    lab.add_argument("jupyter_args", nargs=argparse.REMAINDER, help="passed on to jupyter lab")
+    lab.add_argument("jupyter_args", nargs="*", help="options passed on to jupyter lab")
     lab.set_defaults(run=_lab)
 
     bench = commands.add_parser("bench", help="benchmark every problem and implementation")
@@ -140,7 +146,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        if args.command != "lab":
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        args.jupyter_args += extra
     try:
         return args.run(args)
     except (ValueError, FileNotFoundError) as exc:
