@@ -151,7 +151,11 @@ class BenchReport:
 
 
 def _bench_size(problem: Any, quick: bool) -> int:
-    return problem.small_size if quick else problem.default_size
+    """Full: the default size. Quick: halfway (geometrically) between the small and default size,
+    large enough that starting the C reference's process does not dominate its time."""
+    if not quick:
+        return problem.default_size
+    return problem.check_size(round(math.sqrt(problem.small_size * problem.default_size)))
 
 
 def _slow_size(problem: Any, impl: Any, largest: int) -> int:
@@ -243,25 +247,29 @@ def _sweep_problem(
     return results
 
 
-def _lab_latency(log: Callable[[str], None]) -> tuple[float | None, float | None]:
-    """Cluster start time, and the lab's delay from a workers-slider move to measuring."""
+def _start_cluster(log: Callable[[str], None]) -> float | None:
+    """Start the shared engine cluster (if it is not running) and return how long its start took."""
     from workshop.cluster import shared_cluster
+
+    log("starting the engine cluster")
+    return shared_cluster().start_seconds
+
+
+def _lab_latency(log: Callable[[str], None]) -> float | None:
+    """The lab's delay from a workers-slider move (2 to 1) to the start of measuring."""
     from workshop.lab import SpeedupLab
 
-    start = time.perf_counter()
-    shared_cluster()
-    cluster_start = time.perf_counter() - start
     if usable_cores() < 2:
         log("lab latency: needs two usable cores to move the slider from 2 to 1; skipped")
-        return None, cluster_start
-    lab = SpeedupLab(problem="pi", implementation="engines")
+        return None
+    lab = SpeedupLab(problem="pi", implementation="engines", workers=1)
     try:
         lab.size.value = lab.size.options[0]
-        lab.workers.value = 2
+        lab.workers.value = 2  # measured once, so the move back below is from a warm state
         lab.wait(timeout=120)
         lab.workers.value = 1
         lab.wait(timeout=120)
-        return lab.last_start_latency, cluster_start
+        return lab.last_start_latency
     finally:
         lab.close()
 
@@ -352,11 +360,13 @@ def run_bench(
     repeat, min_time = (3, 0.01) if quick else (5, 0.05)
     started = time.perf_counter()
     result = BenchReport(quick=quick, machine=report().to_dict())
+    if lab:
+        result.cluster_start = _start_cluster(log)
     for spec in specs:
         result.rows += _measure_problem(spec, quick, repeat, min_time, log)
         result.sweeps += _sweep_problem(spec, quick, repeat, min_time, log)
     if lab:
-        result.lab_latency, result.cluster_start = _lab_latency(log)
+        result.lab_latency = _lab_latency(log)
     result.targets = _targets(result)
     result.elapsed = time.perf_counter() - started
 
