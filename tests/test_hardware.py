@@ -122,3 +122,12 @@ def test_report_mentions_one_core(monkeypatch):
     assert "set by WORKSHOP_CPUS=1" in text
     assert "one usable core cannot show a parallel speed-up" in text
     assert "| Usable cores | 1" in info._repr_markdown_()
+
+
+def test_package_exports_its_public_names():
+    import workshop
+
+    for name in workshop.__all__:
+        assert callable(getattr(workshop, name)), name
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        workshop.nope  # noqa: B018
