@@ -125,3 +125,10 @@ def test_lab_listens_on_loopback_with_a_token(tmp_path):
             server.wait(timeout=30)
         except subprocess.TimeoutExpired:
             server.kill()
+
+
+def test_release_and_grade_reject_bad_input(tmp_path, capsys):
+    assert main(["release", "no-such-unit"]) == 2
+    assert "the units are 00-welcome" in capsys.readouterr().err
+    assert main(["grade", str(tmp_path / "missing")]) == 2
+    assert "<student>/<unit>/<notebook>.ipynb" in capsys.readouterr().err

@@ -86,18 +86,17 @@ def _bench(args: argparse.Namespace) -> int:
 def _release(args: argparse.Namespace) -> int:
     from workshop.course import release
 
-    os.environ["PATH"] = _environment_on_path()["PATH"]
-    release(args.unit or None)
+    for path in release(args.unit or None, progress=print):
+        print(f"wrote {path}")
     return 0
 
 
 def _grade(args: argparse.Namespace) -> int:
     from workshop.course import grade
 
-    os.environ["PATH"] = _environment_on_path()["PATH"]
-    summary = grade(Path(args.submissions))
+    summary = grade(Path(args.submissions), unit=args.unit, force=args.force, progress=print)
     print(summary)
-    return 0
+    return 0 if summary.ok else 1
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -141,6 +140,8 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument(
         "submissions", help="folder of <student>/<unit>/*.ipynb, or an LMS zip download"
     )
+    grade.add_argument("--unit", help="the unit an LMS zip holds, when its file names do not say")
+    grade.add_argument("--force", action="store_true", help="autograde again even if unchanged")
     grade.set_defaults(run=_grade)
     return parser
 

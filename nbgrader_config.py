@@ -1,0 +1,52 @@
+"""nbgrader configuration of the workshop course (read by `nbgrader ...` run from this folder).
+
+Each unit is one nbgrader assignment: ``solutions/<unit>/<notebook>.ipynb`` (instructor version,
+nbgrader's source) generates ``exercises/<unit>/<notebook>.ipynb`` (what learners open, committed).
+Everything else nbgrader writes (submissions, autograded copies, feedback, the gradebook) lives
+under ``instructor/``, which git ignores. ``workshop release`` and ``workshop grade`` drive this
+configuration through ``workshop.course``.
+"""
+
+import os
+
+c = get_config()  # noqa: F821  (injected by traitlets when it loads this file)
+
+_here = os.path.dirname(os.path.abspath(__file__))
+os.makedirs(os.path.join(_here, "instructor"), exist_ok=True)  # sqlite creates files, not folders
+
+c.CourseDirectory.course_id = "hpc-python"
+c.CourseDirectory.root = _here
+c.CourseDirectory.source_directory = "solutions"
+c.CourseDirectory.release_directory = "exercises"
+c.CourseDirectory.submitted_directory = os.path.join("instructor", "submitted")
+c.CourseDirectory.autograded_directory = os.path.join("instructor", "autograded")
+c.CourseDirectory.feedback_directory = os.path.join("instructor", "feedback")
+c.CourseDirectory.solution_directory = os.path.join("instructor", "solution")
+c.CourseDirectory.source_with_tests_directory = os.path.join("instructor", "source_with_tests")
+c.CourseDirectory.db_url = "sqlite:///" + os.path.join(_here, "instructor", "gradebook.db")
+
+
+def _cell_timeout(cell):
+    """Seconds one cell may run: generous, since every notebook runs in well under a minute in
+    small mode, but a runaway loop in a submission cannot stall grading forever."""
+    return 300
+
+
+c.Execute.timeout_func = _cell_timeout
+# nbclient waits `timeout` (not timeout_func) only for its kernel_info handshake before the first
+# cell. Stalls of exactly `timeout` with no cell error were seen here now and then on a busy
+# machine, as reported for that handshake in nteract/papermill#711; a short value caps them.
+c.Execute.timeout = 30
+
+# LMS downloads (`workshop grade downloads.zip`): Blackboard-style names, as in nbgrader's docs,
+#   <unit>_<student>_attempt_<timestamp>_<notebook>.ipynb
+# e.g. 00-welcome_ada_attempt_20250130T153010_00-welcome.ipynb. The timestamp is kept only when
+# written as YYYYMMDDTHHMMSS: Blackboard's own 2025-01-30-15-30-10 is accepted but not kept, because
+# dateutil misreads its tail as a time-zone offset. The pattern sees the absolute path of each
+# extracted file; adapt it to your LMS (it must capture student_id and file_id).
+c.ZipCollectApp.downloaded_directory = os.path.join("instructor", "downloaded")
+c.ZipCollectApp.strict = True
+c.FileNameCollectorPlugin.named_regexp = (
+    r".*?(?:^|[\\/])[^\\/]*?_(?P<student_id>\w+)_attempt_"
+    r"(?:(?P<timestamp>\d{8}T\d{6})|[0-9\-]+)_(?P<file_id>[^\\/]+)$"
+)

@@ -1,0 +1,31 @@
+"""Plausible wrong answers to unit 00-welcome, for the nbgrader round trip in test_course.py.
+
+Each submission replaces solution cells (by nbgrader grade id) of the solution notebook and names
+the autograded cells that must then score 0; every other autograded cell must keep full marks.
+"""
+
+WRONG_SUBMISSIONS = [
+    {
+        "description": "Amdahl without the edge cases; classify hard-coded to the visible examples",
+        "replace": {
+            # The textbook formula, but no validation and a ZeroDivisionError for s = 0, N = inf.
+            "amdahl-solution": """
+import math
+
+
+def amdahl(serial_fraction, workers=math.inf):
+    return 1 / (serial_fraction + (1 - serial_fraction) / workers)
+""",
+            # Passes the visible checks by looking the examples up; the hidden ones use others.
+            "classify-solution": """
+def classify(workload):
+    answers = dict(zip(
+        [w.name for w in WORKLOADS],
+        ["embarrassingly parallel"] * 3 + ["coarse-grained", "fine-grained", "fine-grained"],
+    ))
+    return answers[workload.name]
+""",
+        },
+        "fails": ["amdahl-edge-test", "classify-test"],
+    },
+]

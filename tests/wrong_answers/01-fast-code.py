@@ -1,0 +1,46 @@
+"""Plausible wrong answers to unit 01-fast-code, for the nbgrader round trip in test_course.py.
+
+Each submission replaces solution cells (by nbgrader grade id) of the solution notebook and names
+the autograded cells that must then score 0; every other autograded cell must keep full marks.
+"""
+
+WRONG_SUBMISSIONS = [
+    {
+        "description": "the profile read by cumulative time; a correct but still quadratic fix",
+        "replace": {
+            # Sorting by cumulative time puts the entry point on top, not the hot spot.
+            "hot-spot-solution": '''
+HOT_SPOT = "analyse"
+''',
+            # Right answer, but words.index scans the list again for every distinct word.
+            "vocabulary-fast-solution": '''
+def vocabulary_fast(words):
+    return sorted(set(words), key=words.index)
+''',
+        },
+        "fails": ["hot-spot-test", "vocabulary-speed-test"],
+    },
+    {
+        "description": "pairs counted with a set (repeated values lost); Manhattan distance",
+        "replace": {
+            # One pass and fast, but a set forgets how often a value occurred: [5, 5, 5] gives 2.
+            "count-pairs-solution": '''
+def count_pairs(values, target):
+    seen = set()
+    count = 0
+    for value in values:
+        if target - value in seen:
+            count += 1
+        seen.add(value)
+    return count
+''',
+            # Vectorised and fast, but the sum of absolute differences is not Euclidean distance.
+            "nearest-centre-solution": '''
+def nearest_centre(points, centres):
+    differences = points[:, np.newaxis, :] - centres[np.newaxis, :, :]
+    return np.argmin(np.abs(differences).sum(axis=2), axis=1)
+''',
+        },
+        "fails": ["count-pairs-test", "nearest-centre-test"],
+    },
+]

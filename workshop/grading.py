@@ -1,0 +1,400 @@
+"""Helpers for nbgrader test cells: correctness checks and a noise-tolerant speed-up check.
+
+Every failure is an ``AssertionError`` whose message says what was checked, what was measured and
+what was expected, so the learner (and nbgrader's feedback) can act on it. ``assert_faster``
+times through ``workshop.timing.compare`` (interleaved, so drift cancels), measures a second time
+before failing, scales its bar to the cores this machine really has, and keeps to a time budget.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from workshop.hardware import cores_reason, usable_cores
+from workshop.timing import Measurement, compare, format_seconds
+
+__all__ = [
+    "SpeedCheck",
+    "assert_faster",
+    "check_close",
+    "check_equal",
+    "check_raises",
+    "check_type",
+    "parallel_capacity",
+]
+
+_MIN_REPEAT = 3  # fewer samples than this make a median meaningless
+_BUSY_CAPACITY = 1.3  # reference threads below this speed-up: no core is really free
+
+
+def _describe(value: Any, limit: int = 120) -> str:
+    text = " ".join(repr(value).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def check_type(value: Any, expected: type | tuple[type, ...], name: str = "value") -> None:
+    """Fail unless ``isinstance(value, expected)``, naming the type that was expected and found."""
+    if not isinstance(value, expected):
+        kinds = expected if isinstance(expected, tuple) else (expected,)
+        wanted = " or ".join(kind.__name__ for kind in kinds)
+        raise AssertionError(
+            f"{name} should be of type {wanted}, but it is of type {type(value).__name__}: "
+            f"{_describe(value)}"
+        )
+
+
+def _as_array(value: Any, name: str) -> np.ndarray:
+    try:
+        array = np.asarray(value)
+    except Exception as error:  # ragged lists and the like
+        raise AssertionError(f"{name} could not be read as numbers: {error}") from None
+    if array.dtype == object or not (
+        np.issubdtype(array.dtype, np.number) or np.issubdtype(array.dtype, np.bool_)
+    ):
+        raise AssertionError(
+            f"{name} should be a number or an array of numbers, but it is "
+            f"{type(value).__name__}: {_describe(value)}"
+        )
+    return array
+
+
+def check_close(
+    actual: Any,
+    expected: Any,
+    name: str = "result",
+    *,
+    rtol: float = 1e-7,
+    atol: float = 0.0,
+) -> None:
+    """Fail unless ``actual`` matches ``expected`` within ``rtol``/``atol`` (scalars or arrays).
+
+    Shapes must agree exactly (no broadcasting); NaN matches NaN and infinities match when equal.
+    The message gives the worst element, its error and how many elements are off.
+    """
+    if rtol < 0 or atol < 0:
+        raise ValueError(f"rtol and atol must be >= 0, got rtol={rtol!r}, atol={atol!r}")
+    got = _as_array(actual, name)
+    want = np.asarray(expected)
+    if got.shape != want.shape:
+        raise AssertionError(
+            f"{name} should have shape {want.shape}, but it has shape {got.shape}"
+            + (f": {_describe(actual)}" if got.size <= 10 else "")
+        )
+    close = np.isclose(got, want, rtol=rtol, atol=atol, equal_nan=True)
+    if bool(np.all(close)):
+        return
+    tolerance = f"rtol={rtol:g}" + (f", atol={atol:g}" if atol else "")
+    if got.ndim == 0:
+        raise AssertionError(
+            f"{name} should be {want.item()!r} (within {tolerance}), but it is {got.item()!r}"
+        )
+    with np.errstate(invalid="ignore", over="ignore"):
+        error = np.abs(got.astype(float) - want.astype(float))
+    error = np.where(close, 0.0, np.nan_to_num(error, nan=np.inf))
+    worst = np.unravel_index(int(np.argmax(error)), error.shape)
+    index = worst if len(worst) > 1 else worst[0]
+    raise AssertionError(
+        f"{name}: {int(np.count_nonzero(~close))} of {close.size} elements differ from the "
+        f"expected values (within {tolerance}); the worst is at index {index}: expected "
+        f"{want[worst].item()!r}, got {got[worst].item()!r}"
+    )
+
+
+def check_equal(actual: Any, expected: Any, name: str = "result") -> None:
+    """Fail unless ``actual == expected``; arrays compare element-wise, mappings key by key."""
+    if isinstance(actual, np.ndarray) or isinstance(expected, np.ndarray):
+        got, want = np.asarray(actual), np.asarray(expected)
+        if got.shape != want.shape:
+            raise AssertionError(
+                f"{name} should have shape {want.shape}, but it has shape {got.shape}"
+            )
+        if not np.array_equal(got, want):
+            wrong = np.argwhere(got != want)
+            first = tuple(int(i) for i in wrong[0]) if len(wrong) else ()
+            raise AssertionError(
+                f"{name}: {len(wrong)} of {got.size} elements differ; the first is at index "
+                f"{first}: expected {want[first].item()!r}, got {got[first].item()!r}"
+            )
+        return
+    if isinstance(expected, dict) and isinstance(actual, dict):
+        missing = [key for key in expected if key not in actual]
+        extra = [key for key in actual if key not in expected]
+        wrong = [key for key in expected if key in actual and actual[key] != expected[key]]
+        if missing or extra or wrong:
+            parts = []
+            if missing:
+                parts.append(f"missing keys {missing}")
+            if extra:
+                parts.append(f"unexpected keys {extra}")
+            for key in wrong[:3]:
+                parts.append(
+                    f"[{key!r}] should be {_describe(expected[key])}, got {_describe(actual[key])}"
+                )
+            if len(wrong) > 3:
+                parts.append(f"and {len(wrong) - 3} more wrong values")
+            raise AssertionError(f"{name}: " + "; ".join(parts))
+        return
+    if actual != expected:
+        raise AssertionError(
+            f"{name} should be {_describe(expected)}, but it is {_describe(actual)}"
+        )
+
+
+def check_raises(
+    expected: type[BaseException] | tuple[type[BaseException], ...],
+    func: Callable[..., Any],
+    *args: Any,
+    name: str | None = None,
+    **kwargs: Any,
+) -> None:
+    """Fail unless ``func(*args, **kwargs)`` raises ``expected`` (or a subclass of it)."""
+    kinds = expected if isinstance(expected, tuple) else (expected,)
+    wanted = " or ".join(kind.__name__ for kind in kinds)
+    if name is None:
+        shown = [_describe(arg, 40) for arg in args]
+        shown += [f"{key}={_describe(value, 40)}" for key, value in kwargs.items()]
+        name = f"{getattr(func, '__name__', 'the function')}({', '.join(shown)})"
+    try:
+        value = func(*args, **kwargs)
+    except kinds:
+        return
+    except Exception as error:
+        raise AssertionError(
+            f"{name} should raise {wanted}, but it raised {type(error).__name__}: {error}"
+        ) from error
+    raise AssertionError(f"{name} should raise {wanted}, but it returned {_describe(value)}")
+
+
+@dataclass(frozen=True)
+class SpeedCheck:
+    """What ``assert_faster`` measured and the bar it applied (returned when the check passes)."""
+
+    fast: Measurement
+    slow: Measurement
+    speedup: float
+    required: float
+    mode: str  # "speedup": fast must be >= required times faster; "overhead": see max_overhead
+    cores: int  # usable cores
+    capacity: float | None  # speed-up of reference threads just before measuring (parallel only)
+    attempts: int
+    message: str
+
+    @property
+    def passed(self) -> bool:
+        return self.margin >= 1
+
+    @property
+    def margin(self) -> float:
+        """How far past the bar (>= 1 passes): speed-up over the required one, or in overhead
+        mode the allowed time over the time taken."""
+        if self.mode == "overhead":
+            return self.speedup * self.required
+        return self.speedup / self.required
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def _labels(fast: Callable[..., Any], slow: Callable[..., Any]) -> tuple[str, str]:
+    """The functions' own names where they have distinct, real ones; else "fast" and "slow"."""
+    labels = (getattr(fast, "__name__", ""), getattr(slow, "__name__", ""))
+    if "<lambda>" in labels or "" in labels or labels[0] == labels[1]:
+        return "fast", "slow"
+    return labels
+
+
+def _one_call(func: Callable[..., Any], args: tuple) -> float:
+    start = time.perf_counter()
+    func(*args)
+    return time.perf_counter() - start
+
+
+def _compare_cost(per_call: list[float], samples: int, min_time: float) -> float:
+    """Estimated seconds of ``compare``: per callable a warm-up and a calibration call, then the
+    calibration loops and ``samples`` samples, each lasting at least ``min_time`` or one call."""
+    return sum(2 * t + (samples + 1) * max(min_time, t) for t in per_call)
+
+
+_REFERENCE_BLOCK = bytes(1 << 18)  # hashing 256 KiB releases the GIL, so threads really overlap
+
+
+def _hash_rounds(rounds: int) -> None:
+    for _ in range(rounds):
+        hashlib.sha256(_REFERENCE_BLOCK).digest()
+
+
+def parallel_capacity(threads: int, seconds: float = 0.05) -> float:
+    """How much faster ``threads`` threads finish GIL-free reference work than one thread, now.
+
+    About the number of cores that other programs leave free (between 1 and ``threads``): a
+    machine with two usable cores that someone else keeps busy gives close to 1.
+    """
+    if threads <= 1:
+        return 1.0
+    _hash_rounds(1)
+    start = time.perf_counter()
+    _hash_rounds(4)
+    rounds = max(1, math.ceil(seconds / max((time.perf_counter() - start) / 4, 1e-9)))
+    start = time.perf_counter()
+    _hash_rounds(rounds * threads)
+    serial = time.perf_counter() - start
+    with ThreadPoolExecutor(threads) as pool:
+        start = time.perf_counter()
+        list(pool.map(_hash_rounds, [rounds] * threads))
+        parallel = time.perf_counter() - start
+    return max(1.0, min(float(threads), serial / parallel))
+
+
+def assert_faster(
+    fast: Callable[..., Any],
+    slow: Callable[..., Any],
+    *args: Any,
+    workers: int | None = None,
+    min_speedup: float | None = None,
+    max_overhead: float = 1.5,
+    repeat: int = 5,
+    min_time: float = 0.05,
+    time_limit: float = 30.0,
+    retries: int = 1,
+    names: tuple[str, str] | None = None,
+) -> SpeedCheck:
+    """Check that ``fast(*args)`` beats ``slow(*args)``, tolerant of a noisy, shared machine.
+
+    ``workers`` is how many workers ``fast`` uses (None: it is not parallel, e.g. NumPy against a
+    loop). The bar is ``min_speedup`` (default 1.2 for a serial improvement). For a parallel
+    ``fast``, ``min_speedup`` is the bar at ``workers`` free cores (default ``1 + 0.3 * (cores -
+    1)``), lowered in proportion to the cores really available: the usable cores, and of those,
+    what reference threads get just before measuring (``parallel_capacity``). With a single
+    usable core, or cores kept busy by other programs, no speed-up can show, so it checks instead
+    that ``fast`` costs at most ``max_overhead`` times ``slow``, and says so. A failing
+    measurement is taken again (``retries``) and the best attempt counts. Timing stays within
+    about ``time_limit`` seconds (fewer samples, then fewer retries, then single calls).
+    ``names`` label the two in messages (default: the functions' names, else "fast" and "slow").
+    Returns a ``SpeedCheck``; raises ``AssertionError`` saying what was measured and expected.
+    """
+    if workers is not None and (not isinstance(workers, int) or workers < 1):
+        raise ValueError(f"workers must be a whole number >= 1 or None, got {workers!r}")
+    if min_speedup is not None and not min_speedup > 0:
+        raise ValueError(f"min_speedup must be a number > 0 or None, got {min_speedup!r}")
+    if not max_overhead >= 1:
+        raise ValueError(f"max_overhead must be a number >= 1, got {max_overhead!r}")
+    if not (isinstance(repeat, int) and repeat >= _MIN_REPEAT):
+        raise ValueError(f"repeat must be a whole number >= {_MIN_REPEAT}, got {repeat!r}")
+    if not time_limit > 0:
+        raise ValueError(f"time_limit must be a number of seconds > 0, got {time_limit!r}")
+    if not (isinstance(retries, int) and retries >= 0):
+        raise ValueError(f"retries must be a whole number >= 0, got {retries!r}")
+    fast_name, slow_name = names if names is not None else _labels(fast, slow)
+
+    cores = usable_cores()
+    parallel = workers is not None and workers > 1
+    effective = min(workers, cores) if parallel else 1
+    at_most = f"{fast_name} to cost at most {max_overhead:g}x the time of {slow_name}"
+
+    def bar(capacity: float | None) -> tuple[str, float, str]:
+        """(mode, required, what is expected) for this attempt."""
+        if not parallel:
+            required = 1.2 if min_speedup is None else float(min_speedup)
+            return "speedup", required, f"a speed-up of at least {required:.2f}x"
+        if effective == 1:
+            why = (
+                f"with only 1 usable core ({cores_reason()}) {workers} workers take turns, so no "
+                "speed-up can show here"
+            )
+            return "overhead", float(max_overhead), f"{at_most}: {why}"
+        assert capacity is not None
+        if capacity < _BUSY_CAPACITY:
+            why = (
+                f"the {effective} usable cores ({cores_reason()}) are busy with other programs "
+                f"({effective} threads got only {capacity:.2f}x on reference work just now), so "
+                "no speed-up can show"
+            )
+            return "overhead", float(max_overhead), f"{at_most}: {why}"
+        free = min(capacity, effective)
+        if min_speedup is None:
+            required = 1 + 0.3 * (free - 1)
+        else:  # min_speedup is the bar at `workers` free cores; scale it to the free ones
+            required = 1 + (min_speedup - 1) * (free - 1) / (workers - 1)
+        expected = (
+            f"a speed-up of at least {required:.2f}x with {workers} workers on {effective} "
+            f"usable cores ({cores_reason()}), where {effective} threads got {capacity:.2f}x "
+            "on reference work just now"
+        )
+        return "speedup", required, expected
+
+    started = time.perf_counter()
+    # Warm both up (JIT compiles, pools start), then time one warm call of each to plan the budget.
+    for func in (fast, slow):
+        _one_call(func, args)
+    per_call = [_one_call(fast, args), _one_call(slow, args)]
+
+    def judge(fast_m: Measurement, slow_m: Measurement, attempts: int) -> SpeedCheck:
+        capacity = parallel_capacity(effective) if effective > 1 else None
+        mode, required, expected = bar(capacity)
+        speedup = slow_m.median / fast_m.median if fast_m.median > 0 else math.inf
+        return SpeedCheck(
+            fast_m, slow_m, speedup, required, mode, cores, capacity, attempts, expected
+        )
+
+    best: SpeedCheck | None = None
+    attempts = 0
+    for _ in range(1 + retries):
+        remaining = time_limit - (time.perf_counter() - started)
+        samples = repeat
+        while samples > _MIN_REPEAT and _compare_cost(per_call, samples, min_time) > remaining:
+            samples -= 1
+        if _compare_cost(per_call, samples, min_time) > remaining:
+            break  # no time left for (another) interleaved measurement
+        timings = compare(
+            {fast_name: fast, slow_name: slow},
+            *args,
+            repeat=samples,
+            min_time=min_time,
+            warn=False,
+        )
+        attempts += 1
+        check = judge(timings[fast_name], timings[slow_name], attempts)
+        if best is None or check.margin > best.margin:
+            best = check
+        if check.passed:
+            break
+    if best is None:  # a single call is too long for the time limit: judge the warm calls
+        best = judge(
+            Measurement(fast_name, [per_call[0]], 1, per_call[0]),
+            Measurement(slow_name, [per_call[1]], 1, per_call[1]),
+            1,
+        )
+        tries = f"one call each, as a measurement would exceed time_limit={time_limit:g} s"
+    else:
+        tries = f"best of {attempts} measurements" if attempts > 1 else "one measurement"
+
+    expected = best.message
+    measured = (
+        f"{fast_name} took {format_seconds(best.fast.median)} per call "
+        f"(spread {best.fast.spread:.0%}), {slow_name} {format_seconds(best.slow.median)} "
+        f"(spread {best.slow.spread:.0%}): a speed-up of {best.speedup:.2f}x"
+    )
+    if best.passed:
+        message = f"OK: {measured} ({tries}); expected {expected}."
+        print(message)
+        return replace(best, attempts=max(attempts, 1), message=message)
+    if best.mode == "overhead":
+        raise AssertionError(
+            f"{fast_name} is too slow even allowing for no free core: it took "
+            f"{best.fast.median / best.slow.median:.2f}x the time of {slow_name} ({measured}; "
+            f"{tries}), expected {expected}. Look for work or data copies that the parallel "
+            "version adds."
+        )
+    raise AssertionError(
+        f"{fast_name} is not fast enough: {measured} ({tries}), expected {expected}. "
+        "If the machine is busy, run the cell again; otherwise look at what the faster "
+        "version still does in Python or serially."
+    )
