@@ -1,0 +1,93 @@
+"""Plausible wrong answers to unit 05-numba, for the nbgrader round trip in test_course.py.
+
+Each submission replaces solution cells (by nbgrader grade id) of the solution notebook and names
+the autograded cells that must then score 0; every other autograded cell must keep full marks.
+"""
+
+WRONG_SUBMISSIONS = [
+    {
+        "description": "never compiled: the Python loop kept, np.vectorize taken for a compiler",
+        "replace": {
+            # Right images, but nothing is compiled: far from the speed of C.
+            "jit-solution": '''
+def mandelbrot_jit(x_min, x_max, y_min, y_max, size, max_iter):
+    return mandelbrot_python(x_min, x_max, y_min, y_max, size, max_iter)
+''',
+            # Right counts in float64 and int32, but np.vectorize calls Python once per element.
+            "ufunc-solution": '''
+escape_ufunc = np.vectorize(
+    lambda c_re, c_im, max_iter: escape_python(float(c_re), float(c_im), int(max_iter)),
+    otypes=[np.int32],
+)
+
+
+def mandelbrot_ufunc(x_min, x_max, y_min, y_max, size, max_iter):
+    c_re = np.linspace(x_min, x_max, size, endpoint=False)
+    c_im = np.linspace(y_min, y_max, size, endpoint=False)
+    return escape_ufunc(c_re[np.newaxis, :], c_im[:, np.newaxis], max_iter)
+''',
+        },
+        "fails": ["jit-speed-test", "ufunc-speed-test"],
+    },
+    {
+        "description": "grid spacing off by one; prange forgotten; a lazy ufunc returning int64",
+        "replace": {
+            # Compiled and fast, but (size - 1) steps put the last pixel on the window's edge.
+            "jit-solution": '''
+@njit
+def mandelbrot_jit(x_min, x_max, y_min, y_max, size, max_iter):
+    dx = (x_max - x_min) / (size - 1)
+    dy = (y_max - y_min) / (size - 1)
+    image = np.empty((size, size), dtype=np.int32)
+    for i in range(size):
+        for j in range(size):
+            c_re, c_im = x_min + j * dx, y_min + i * dy
+            z_re = z_im = 0.0
+            n = 0
+            while n < max_iter and z_re * z_re + z_im * z_im <= 4.0:
+                z_re, z_im = z_re * z_re - z_im * z_im + c_re, 2.0 * z_re * z_im + c_im
+                n += 1
+            image[i, j] = n
+    return image
+''',
+            # Right fraction and compiled, but serial: no parallel=True, no prange.
+            "inside-fraction-solution": '''
+@njit
+def inside_fraction(x_min, x_max, y_min, y_max, size, max_iter):
+    dx = (x_max - x_min) / size
+    dy = (y_max - y_min) / size
+    inside = 0
+    for i in range(size):
+        for j in range(size):
+            c_re, c_im = x_min + j * dx, y_min + i * dy
+            z_re = z_im = 0.0
+            n = 0
+            while n < max_iter and z_re * z_re + z_im * z_im <= 4.0:
+                z_re, z_im = z_re * z_re - z_im * z_im + c_re, 2.0 * z_re * z_im + c_im
+                n += 1
+            if n == max_iter:
+                inside += 1
+    return inside / (size * size)
+''',
+            # Compiled and right, but without a signature the counts come back as int64.
+            "ufunc-solution": '''
+@vectorize
+def escape_ufunc(c_re, c_im, max_iter):
+    z_re = z_im = 0.0
+    n = 0
+    while n < max_iter and z_re * z_re + z_im * z_im <= 4.0:
+        z_re, z_im = z_re * z_re - z_im * z_im + c_re, 2.0 * z_re * z_im + c_im
+        n += 1
+    return n
+
+
+def mandelbrot_ufunc(x_min, x_max, y_min, y_max, size, max_iter):
+    j, i = np.arange(size), np.arange(size)
+    c_re = x_min + j * ((x_max - x_min) / size)
+    c_im = y_min + i * ((y_max - y_min) / size)
+    return escape_ufunc(c_re[np.newaxis, :], c_im[:, np.newaxis], max_iter)
+''',
+        },
+        "fails": ["jit-test", "inside-fraction-speed-test", "ufunc-test"],
+    },
+]
