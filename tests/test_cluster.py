@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -125,3 +127,89 @@ def test_start_timeout_gives_clear_error_and_leaves_nothing(engine_cluster):
     with pytest.raises(RuntimeError, match=r"within 0\.5 s \(start_timeout\)"):
         engine_cluster(2, start_timeout=0.5, cluster_kwargs={"cluster_id": cluster_id})
     assert _processes_of(cluster_id) == []
+
+
+# A process that uses a spawn process pool (it starts multiprocessing's resource tracker) and an
+# engine cluster, then waits. argv[1] is the cluster id.
+_OWNER = """
+import os, sys, time
+from workshop.cluster import EngineCluster
+from workshop.kernels import pools
+pools.run_tasks(1, os.getpid, [()])
+cluster = EngineCluster(2, cluster_kwargs={"cluster_id": sys.argv[1]}).start()
+print("ready", flush=True)
+"""
+
+
+def _descendants(pid: int) -> list[psutil.Process]:
+    return psutil.Process(pid).children(recursive=True)
+
+
+def _left_running(processes: list[psutil.Process], cluster_id: str, within: float) -> list[str]:
+    """Wait up to ``within`` s for ``processes`` and those of ``cluster_id`` to exit; kill and
+    name the ones that did not."""
+    deadline = time.monotonic() + within
+    while True:
+        left = [p for p in processes if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+        left += _processes_of(cluster_id)
+        if not left or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    names = []
+    for process in left:
+        with contextlib.suppress(psutil.Error):
+            names.append(" ".join(process.cmdline()[1:3]))
+            process.kill()
+    return names
+
+
+@pytest.mark.slow
+def test_a_kernel_asked_to_shut_down_exits_by_itself_and_leaves_nothing():
+    # Asked to shut down, ipykernel waits (up to about 15 s) for every child in its process group
+    # to go, and multiprocessing's resource tracker ignores SIGTERM. The kernel manager sends
+    # SIGTERM after half its shutdown_wait_time, and then nothing registered with atexit runs.
+    jupyter_client = pytest.importorskip("jupyter_client")
+    cluster_id = f"workshop-test-{uuid.uuid4().hex[:8]}"
+    manager = jupyter_client.KernelManager(kernel_name="python3", shutdown_wait_time=20.0)
+    manager.start_kernel()
+    kernel = manager.provisioner.process
+    family: list[psutil.Process] = []
+    try:
+        client = manager.client()
+        client.start_channels()
+        client.wait_for_ready(60)
+        code = f"import sys; sys.argv[1:] = [{cluster_id!r}]\n{_OWNER}"
+        reply = client.execute_interactive(code, timeout=120)
+        assert reply["content"]["status"] == "ok", reply["content"]
+        client.stop_channels()
+        family = _descendants(kernel.pid)
+        assert _processes_of(cluster_id)
+    finally:
+        manager.shutdown_kernel(now=False)
+    left = _left_running(family, cluster_id, within=30)
+    assert kernel.returncode == 0, "the kernel did not exit by itself: it had to be terminated"
+    assert not left, f"still running after the kernel exited: {left}"
+
+
+@pytest.mark.slow
+def test_a_terminated_owner_leaves_no_engines():
+    # SIGTERM to the owner's process group, as Jupyter does: the owner dies without running
+    # atexit, and the guard process stops the cluster.
+    cluster_id = f"workshop-test-{uuid.uuid4().hex[:8]}"
+    owner = subprocess.Popen(
+        [sys.executable, "-c", _OWNER + "time.sleep(300)", cluster_id],
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    family: list[psutil.Process] = []
+    try:
+        assert owner.stdout.readline().strip() == "ready"
+        family = _descendants(owner.pid)
+        assert _processes_of(cluster_id)
+    finally:
+        os.killpg(owner.pid, signal.SIGTERM)
+        owner.wait(30)
+    left = _left_running(family, cluster_id, within=60)
+    assert owner.returncode == -signal.SIGTERM
+    assert not left, f"still running after their owner was terminated: {left}"

@@ -166,6 +166,46 @@ def test_processes_sweep(two_cores, make_lab):
     assert_plot_matches(lab)
 
 
+@pytest.fixture
+def ipympl_backend():
+    """The ``%matplotlib widget`` backend (ipympl), as in JupyterLab; restored afterwards."""
+    import matplotlib.pyplot as plt
+
+    previous = plt.get_backend()  # before importing ipympl, which makes itself the backend
+    pytest.importorskip("ipympl")
+    plt.switch_backend("module://ipympl.backend_nbagg")
+    yield
+    plt.switch_backend(previous)
+
+
+def test_ipympl_canvas_is_drawn_only_when_the_browser_asks(
+    two_cores, make_lab, ipympl_backend, monkeypatch
+):
+    # An ipympl canvas drawn before the browser shows it stays blank inside the lab's box, so
+    # the lab never calls draw(): draw_idle() lets the browser ask for the drawing when ready.
+    from ipympl.backend_nbagg import Canvas
+
+    calls: list[str] = []
+    monkeypatch.setattr(Canvas, "draw", lambda self: calls.append("draw"))
+    monkeypatch.setattr(Canvas, "draw_idle", lambda self: calls.append("draw_idle"))
+    lab = make_lab()
+    assert isinstance(lab._plot, Canvas) and lab._plot in lab.widget.children
+    lab.workers.value = 1
+    lab.wait(timeout=WAIT)
+    assert lab.result.points[0].ok
+    assert calls and set(calls) == {"draw_idle"}
+
+
+def test_drawing_waits_while_the_lab_changes_the_axes(make_lab):
+    # ipympl renders on the kernel's main thread while the lab's thread changes the axes.
+    lab = make_lab()
+    drawn = threading.Event()
+    with lab._draw_lock:
+        threading.Thread(target=lambda: (lab.figure.canvas.draw(), drawn.set())).start()
+        assert not drawn.wait(0.2)
+    assert drawn.wait(WAIT)
+
+
 def test_one_core_says_it_cannot_show_a_speedup(monkeypatch, make_lab):
     monkeypatch.setenv("WORKSHOP_CPUS", "1")
     lab = make_lab()

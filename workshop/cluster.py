@@ -6,7 +6,8 @@ this module adds what a workshop needs around it: the number of engines defaults
 loopback only, ``view(k)`` selects the first k engines so changing the worker count restarts
 nothing, engine start-up and results are waited for with timeouts and clear errors instead of
 hangs, a dead engine is noticed within a fraction of a second, and every process is stopped and
-reaped at the end.
+reaped at the end: at exit, when an IPython kernel is asked to shut down, and, through a guard
+process (``workshop.cluster_guard``), when this process is killed.
 """
 
 from __future__ import annotations
@@ -18,12 +19,16 @@ import contextlib
 import logging
 import os
 import socket
+import subprocess
 import threading
 import time
 import weakref
 from collections.abc import Coroutine, Iterable, Sequence
 from pathlib import Path
 from typing import Any
+
+from workshop.cluster_guard import start_guard, stop_guard
+from workshop.kernel_shutdown import on_kernel_shutdown
 
 __all__ = ["EngineCluster", "engine_launchers", "shared_cluster"]
 
@@ -98,20 +103,46 @@ def _last_output(launcher: Any, lines: int = 15) -> str:
     return "\n".join(text.strip().splitlines()[-lines:]) or "(none)"
 
 
+def _still_running(processes: Iterable[Any]) -> list[Any]:
+    """The psutil processes of ``processes`` that have not exited (a zombie has exited)."""
+    import psutil
+
+    running = []
+    for process in processes:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            if process.is_running() and process.status() != psutil.STATUS_ZOMBIE:
+                running.append(process)
+    return running
+
+
+def _wait_exit(processes: list[Any], timeout: float) -> list[Any]:
+    """Wait at most ``timeout`` seconds for ``processes`` to exit; return those still running."""
+    deadline = time.monotonic() + timeout
+    processes = _still_running(processes)
+    while processes and time.monotonic() < deadline:
+        time.sleep(_POLL)
+        processes = _still_running(processes)
+    return processes
+
+
 def _reap(pids: Iterable[int], grace: float = _STOP_GRACE) -> None:
-    """Wait for ``pids`` to exit; terminate, then kill, any that do not."""
+    """Wait for ``pids`` to exit; terminate, then kill, any that do not.
+
+    Exited is enough: the engines' nanny processes end as zombies of init, which reaps them in
+    its own time (``psutil.wait_procs`` would wait for that).
+    """
     import psutil
 
     processes = []
     for pid in set(pids):
         with contextlib.suppress(psutil.NoSuchProcess):
             processes.append(psutil.Process(pid))
-    _, alive = psutil.wait_procs(processes, timeout=min(2.0, grace))
+    alive = _wait_exit(processes, min(2.0, grace))
     for action in ("terminate", "kill"):
         for process in alive:
             with contextlib.suppress(psutil.NoSuchProcess):
                 getattr(process, action)()
-        _, alive = psutil.wait_procs(alive, timeout=grace / 2)
+        alive = _wait_exit(alive, grace / 2)
 
 
 class _LoopThread:
@@ -187,6 +218,7 @@ class EngineCluster:
         self._engine_hosts: dict[int, tuple[str, int]] = {}
         self._launched: dict[str, Any] = {}  # every local engine launcher of the current set
         self._lock = threading.RLock()
+        self._guard: subprocess.Popen | None = None  # stops the cluster if this process dies
         self.start_seconds: float | None = None  # how long the last successful start() took
 
     # --- life cycle ---------------------------------------------------------------------
@@ -235,6 +267,9 @@ class EngineCluster:
             # Engines stopped with SIGTERM exit with status 1, which ipyparallel logs as a
             # warning with their whole output: expected here, and our errors carry the output.
             "log": _quiet_log(),
+            # Our exit handler stops and reaps everything. ipyparallel's own handler would run
+            # first for every cluster but the first (it registers again at each start).
+            "shutdown_atexit": False,
         }
         kwargs.update(extra)
         return ipp.Cluster(config=config, **kwargs)
@@ -252,6 +287,8 @@ class EngineCluster:
             self._loop = _LoopThread()
             try:
                 self.cluster = self._ipp_cluster()
+                if self.cluster.cluster_file:  # where ipyparallel records every process started
+                    self._guard = start_guard(self.cluster.cluster_file)
                 self._loop.run(self.cluster.start_cluster(), timeout=self.start_timeout + 30)
                 self.client = self._loop.run(self.cluster.connect_client(), timeout=30)
                 ids = self._wait_for_engines(set(), deadline)
@@ -318,7 +355,9 @@ class EngineCluster:
                 pass
         if self._loop is not None:
             self._loop.close()
-        self.client = self.cluster = self._loop = None
+        if self._guard is not None:
+            stop_guard(self._guard)
+        self.client = self.cluster = self._loop = self._guard = None
         self._engine_ids, self._engine_hosts, self._launched = [], {}, {}
 
     # --- engines ------------------------------------------------------------------------
@@ -478,12 +517,13 @@ def _stop_all() -> None:
 
 
 def _track(cluster: EngineCluster) -> None:
-    """Stop ``cluster`` at exit (registered after ipyparallel's own handler, so it runs first)."""
+    """Stop ``cluster`` at exit, or as soon as the IPython kernel running it is asked to stop."""
     global _atexit_registered
     _running.add(cluster)
     if not _atexit_registered:
         atexit.register(_stop_all)
         _atexit_registered = True
+    on_kernel_shutdown(_stop_all)
 
 
 def shared_cluster(n: int | None = None) -> EngineCluster:

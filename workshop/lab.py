@@ -25,6 +25,7 @@ from typing import Any
 
 import ipywidgets as widgets
 import numpy as np
+from matplotlib.figure import Figure
 
 from workshop import scaling
 from workshop.errors import MissingCapability
@@ -113,22 +114,44 @@ def _widget_backend_active() -> bool:
     return "ipympl" in backend or backend == "widget"
 
 
-def _new_figure() -> tuple[Any, widgets.DOMWidget | None]:
-    """A three-panel figure, and its canvas when that canvas is itself a widget (ipympl)."""
+class _LockedFigure(Figure):
+    """A figure that draws only while holding ``lock``.
+
+    With ipympl the browser asks for each drawing and the kernel's main thread renders it, while
+    the lab changes the axes from its worker thread: Matplotlib is not thread-safe, so both
+    hold the lab's lock.
+    """
+
+    def __init__(self, *args: Any, lock: threading.RLock, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lock = lock
+
+    def draw(self, renderer: Any) -> None:
+        with self.lock:
+            super().draw(renderer)
+
+
+def _new_figure(lock: threading.RLock) -> tuple[Figure, widgets.DOMWidget | None]:
+    """A three-panel figure, and its canvas when that canvas is itself a widget (ipympl).
+
+    Nothing may draw an ipympl canvas (``canvas.draw()``) before the browser has started its
+    view: until then ipympl (0.10) sends raw pixels where the browser expects a PNG, the browser's
+    image breaks, and the figure stays blank inside the lab's box. ``canvas.draw_idle()`` only
+    asks the browser to request a drawing, which it does once it shows the canvas.
+    """
     size = (11.0, 3.6)
     if _widget_backend_active():
         import matplotlib.pyplot as plt
 
         with plt.ioff():
-            figure = plt.figure(figsize=size)
+            figure = plt.figure(figsize=size, FigureClass=_LockedFigure, lock=lock)
         if isinstance(figure.canvas, widgets.DOMWidget):
             figure.canvas.header_visible = False
             return figure, figure.canvas
         plt.close(figure)
     from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
 
-    figure = Figure(figsize=size)
+    figure = _LockedFigure(figsize=size, lock=lock)
     FigureCanvasAgg(figure)
     return figure, None
 
@@ -186,7 +209,7 @@ class SpeedupLab:
         self._result = ScalingResult(spec.name, chosen, mode, usable_cores=self._cores)
 
         self._build_widgets(chosen, mode, size, workers, oversubscribe)
-        self.figure, self._canvas = _new_figure()
+        self.figure, self._canvas = _new_figure(self._draw_lock)
         self._axes = self.figure.subplots(1, 3)
         self.figure.set_layout_engine("constrained")
         self._plot = self._canvas if self._canvas is not None else widgets.Output()
@@ -677,7 +700,11 @@ class SpeedupLab:
         return lines
 
     def _redraw(self) -> None:
-        """Draw the current curve; called after each point, from the thread that measured it."""
+        """Draw the current curve; called after each point, from the thread that measured it.
+
+        With ipympl this only changes the axes and asks the browser to request a drawing
+        (``draw_idle``), which the kernel's main thread renders (see ``_LockedFigure``).
+        """
         result = self.result
         lines = self._lines(result)
         size = self.size.value
@@ -722,7 +749,7 @@ class SpeedupLab:
                 title += f"\n{_ONE_CORE_TITLE}"
             self.figure.suptitle(title, fontsize="medium")
             if self._canvas is not None:
-                self.figure.canvas.draw()
+                self.figure.canvas.draw_idle()  # the browser asks for the drawing
             else:
                 self._show_png()
 

@@ -4,7 +4,8 @@ Pools use the ``spawn`` start method, so a worker never inherits a half-initiali
 from its parent and a killed worker makes the pool raise ``BrokenProcessPool`` instead of hanging.
 Each worker limits BLAS/OpenMP pools to one thread and loads the compiled kernels as it starts,
 so repeated timing calls pay neither process start nor JIT compilation. A broken pool is
-discarded and rebuilt on the next call; every pool is shut down when the interpreter exits.
+discarded and rebuilt on the next call; every pool is shut down when the interpreter exits, or
+as soon as the IPython kernel running it is asked to shut down (``workshop.kernel_shutdown``).
 As with any ``spawn`` pool, a script (not a notebook) that uses them needs the usual
 ``if __name__ == "__main__":`` guard.
 """
@@ -19,6 +20,8 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
+
+from workshop.kernel_shutdown import on_kernel_shutdown
 
 __all__ = ["get_pool", "run_tasks", "shutdown_pools", "warm_in_workers"]
 
@@ -60,6 +63,7 @@ def get_pool(workers: int) -> ProcessPoolExecutor:
                 initargs=(tuple(_warmups),),
             )
             _pools[workers] = pool
+            on_kernel_shutdown(shutdown_pools)
         return pool
 
 
