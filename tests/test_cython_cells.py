@@ -7,7 +7,13 @@ import textwrap
 import pytest
 
 from workshop import cython_cells, hardware
-from workshop.cython_cells import annotate, loop_lines, register_stand_in, source_of
+from workshop.cython_cells import (
+    annotate,
+    call_lines,
+    loop_lines,
+    register_stand_in,
+    source_of,
+)
 
 TYPED_AND_UNTYPED = textwrap.dedent(
     """\
@@ -46,6 +52,48 @@ def test_loop_lines_cover_headers_bodies_and_continuations():
         """
     )
     assert loop_lines(source) == [2, 3, 4, 6, 7, 8, 11]
+
+
+PARALLEL_AND_SERIAL = textwrap.dedent(
+    """\
+    from cython.parallel cimport prange
+
+
+    @cython.boundscheck(False)
+    def parallel_rows(int[:, ::1] out, int n):
+        cdef int i
+        # for i in prange(n): a comment does not count
+        s = "prange(n) in a string does not count"
+        for i in prange(
+            n, nogil=True
+        ):
+            out[i, 0] = i
+
+
+    cdef int serial_rows(int[:, ::1] out, int n) noexcept nogil:
+        cdef int i
+        for i in range(n):  # not prange(n)
+            out[i, 0] = i
+        return cython.parallel.prange
+
+
+    def after(n):
+        return [i for i in cython.parallel.prange(n)]
+    """
+)
+
+
+def test_call_lines_finds_calls_in_that_function_only():
+    assert call_lines(PARALLEL_AND_SERIAL, "parallel_rows", "prange") == [9]
+    assert call_lines(PARALLEL_AND_SERIAL, "serial_rows", "prange") == []
+    assert call_lines(PARALLEL_AND_SERIAL, "after", "prange") == [23]
+    assert call_lines(PARALLEL_AND_SERIAL, "missing", "prange") == []
+    assert call_lines(PARALLEL_AND_SERIAL, "serial_rows", "range") == [17]
+
+
+def test_call_lines_fall_back_to_text_for_untokenizable_source():
+    source = "def f(n):\n    for i in prange(n):  # prange(x)\n        s = '\n"
+    assert call_lines(source, "f", "prange") == [2]
 
 
 def test_loop_lines_fall_back_to_indentation_for_untokenizable_text():

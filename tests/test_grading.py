@@ -18,6 +18,7 @@ from workshop.grading import (
     assert_faster,
     check_close,
     check_equal,
+    check_numba_parallel,
     check_raises,
     check_type,
 )
@@ -92,6 +93,38 @@ def test_check_raises() -> None:
         check_raises(ValueError, abs, -2)
     with pytest.raises(AssertionError, match="should raise TypeError, but it raised ValueError"):
         check_raises(TypeError, fails, 1)
+
+
+# ---------------------------------------------------------------------- parallel structure
+
+
+def test_check_numba_parallel_accepts_a_prange_loop_and_refuses_serial_code() -> None:
+    numba = pytest.importorskip("numba")
+
+    def total(n):
+        s = 0
+        for i in numba.prange(n):
+            s += i
+        return s
+
+    def serial(n):
+        s = 0
+        for i in range(n):
+            s += i
+        return s
+
+    parallel = numba.njit(parallel=True, cache=False)(total)
+    assert parallel(10) == 45
+    assert check_numba_parallel(parallel) == 1  # for the signature it was called with
+    assert check_numba_parallel(parallel, np.int32(3)) == 1  # for the types of these arguments
+    with pytest.raises(AssertionError, match="parallelised no prange loop"):
+        check_numba_parallel(numba.njit(parallel=True)(serial), 10)
+    with pytest.raises(AssertionError, match=r"not compiled with parallel=True: add @njit\("):
+        check_numba_parallel(numba.njit(total), 10)
+    with pytest.raises(AssertionError, match="not compiled by Numba"):
+        check_numba_parallel(total, 10)
+    with pytest.raises(ValueError, match="call it once"):
+        check_numba_parallel(numba.njit(parallel=True)(total))
 
 
 # ------------------------------------------------------------------------------- speed check

@@ -4,7 +4,8 @@
 for it (the HTML paints a line whiter the lower its score: 0 is pure C, no Python involved).
 ``annotate`` runs it on a source text or a ``.pyx`` file and reads every line's score back, so a
 notebook can count the lines that interact with Python and a test can check that no loop does.
-``source_of`` finds the ``.pyx`` that the ``%%cython`` magic compiled a function from.
+``source_of`` finds the ``.pyx`` that the ``%%cython`` magic compiled a function from, and
+``call_lines`` where a function in it calls another (e.g. ``prange``: is the loop parallel?).
 Without a C compiler the magic cannot build anything; ``register_stand_in`` puts a ``%%cython``
 in its place that skips the cell and says how to install one.
 """
@@ -19,6 +20,7 @@ import tempfile
 import tokenize
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,7 @@ __all__ = [
     "AnnotatedLine",
     "Annotation",
     "annotate",
+    "call_lines",
     "loop_lines",
     "register_stand_in",
     "source_of",
@@ -204,6 +207,43 @@ def source_of(func: Callable[..., Any]) -> Path:
         f"{name} was not compiled by Cython from a .pyx file: define it in a %%cython cell "
         f"(its module is {getattr(func, '__module__', None)!r})"
     )
+
+
+def call_lines(source: str, function: str, callee: str) -> list[int]:
+    """Numbers of the lines where the ``def``/``cdef``/``cpdef`` ``function`` in ``source`` calls
+    ``callee`` (``callee(`` or ``module.callee(``); comments and strings do not count.
+
+    A structural check for graders, e.g. that a Cython function really runs a loop in ``prange``
+    (a serial loop cannot be told from a parallel one by timing on busy cores).
+    """
+    try:
+        spans = _logical_lines(source)
+        tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        spans, tokens = _logical_lines_by_indentation(source), None
+    lines = source.splitlines()
+    header = re.compile(rf"(?:c?p?def)\b[^(]*\b{re.escape(function)}\s*\(")
+    body: set[int] = set()
+    start: int | None = None
+    for first, last, indent in spans:
+        if start is not None and indent <= start:
+            start = None
+        if start is None and header.match(lines[first - 1].strip()):
+            start = indent
+        if start is not None:
+            body.update(range(first, last + 1))
+    if tokens is None:  # untokenizable text: a rough look, comments cut off
+        call = re.compile(rf"\b{re.escape(callee)}\s*\(")
+        return [n for n in sorted(body) if call.search(lines[n - 1].split("#")[0])]
+    found = {
+        token.start[0]
+        for token, following in pairwise(tokens)
+        if token.type == tokenize.NAME
+        and token.string == callee
+        and following.string == "("
+        and token.start[0] in body
+    }
+    return sorted(found)
 
 
 def register_stand_in(shell: Any = None) -> None:

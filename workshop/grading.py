@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import math
 import time
+import warnings
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -26,6 +27,7 @@ __all__ = [
     "assert_faster",
     "check_close",
     "check_equal",
+    "check_numba_parallel",
     "check_raises",
     "check_type",
     "parallel_capacity",
@@ -171,6 +173,59 @@ def check_raises(
             f"{name} should raise {wanted}, but it raised {type(error).__name__}: {error}"
         ) from error
     raise AssertionError(f"{name} should raise {wanted}, but it returned {_describe(value)}")
+
+
+def check_numba_parallel(func: Callable[..., Any], *args: Any, name: str | None = None) -> int:
+    """Fail unless ``func`` is a Numba function compiled with ``parallel=True`` in which Numba
+    parallelised at least one ``prange`` loop of the learner's; return how many it did.
+
+    A structural check, so a serial answer fails it whatever the machine's load or cores (a speed
+    check alone cannot tell serial code from parallel code on busy cores). ``func`` is compiled
+    afresh, without cache (a cached compilation keeps no diagnostics), for the types of ``args``
+    or, without ``args``, for the signatures it has been called with.
+    """
+    from numba import njit
+    from numba.core.dispatcher import Dispatcher
+
+    name = name or getattr(func, "__name__", "the function")
+    if not isinstance(func, Dispatcher):
+        raise AssertionError(
+            f"{name} is not compiled by Numba: add @njit(parallel=True) and use prange"
+        )
+    if not func.targetoptions.get("parallel"):
+        raise AssertionError(
+            f"{name} is not compiled with parallel=True: add @njit(parallel=True) and use prange"
+        )
+    if args:
+        from numba import typeof
+
+        signatures = [tuple(typeof(arg) for arg in args)]
+    else:
+        signatures = list(func.signatures)
+    if not signatures:
+        raise ValueError(f"{name} has not been compiled yet: call it once or pass its arguments")
+    options = {key: value for key, value in func.targetoptions.items() if key != "nopython"}
+    fresh = njit(locals=dict(func.locals), **options)(func.py_func)
+    loops = 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "no transformation for parallel execution" and the like
+        for signature in signatures:
+            fresh.compile(signature)
+    for signature in fresh.signatures:
+        diagnostics = (fresh.overloads[signature].metadata or {}).get("parfor_diagnostics")
+        parfors = diagnostics.get_parfors() if diagnostics is not None else []
+        user = [
+            parfor
+            for parfor in parfors
+            if any(isinstance(p, tuple) and p[:2] == ("prange", "user") for p in parfor.patterns)
+        ]
+        loops = max(loops, len(user))
+    if loops == 0:
+        raise AssertionError(
+            f"{name} is compiled with parallel=True, but Numba parallelised no prange loop in it: "
+            "write the loop whose iterations are independent as `for i in prange(...)`"
+        )
+    return loops
 
 
 @dataclass(frozen=True)
