@@ -60,7 +60,8 @@ def test_statistics_of_known_samples():
 
 
 def test_unstable_measurement_warns():
-    delays = iter([0.0, 0.0] + [0.001, 0.02, 0.001, 0.02, 0.001, 0.02])
+    warm_up_and_calibration = [0.0, 0.0]
+    delays = iter([*warm_up_and_calibration, 0.001, 0.02, 0.001, 0.02, 0.001, 0.02])
 
     def jumpy() -> None:
         time.sleep(next(delays))
