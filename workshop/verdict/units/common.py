@@ -1,0 +1,192 @@
+"""Steps the unit checks share: exceptions expected, speed against a pristine reference,
+memory under a hard limit, and parallel work seen on the workers."""
+
+from __future__ import annotations
+
+import statistics
+from typing import Any
+
+from workshop.grading import parallel_capacity
+from workshop.hardware import usable_cores
+from workshop.memory import format_bytes
+from workshop.timing import format_seconds
+from workshop.verdict.evidence import Work, observe
+from workshop.verdict.judge import Trial
+from workshop.verdict.runners import Raised, RunnerProcess
+
+MEMORY_SLACK = 24 * 2**20  # what the allocator and a few small buffers may map besides
+BUSY_CAPACITY = 1.3  # reference threads below this speed-up: no core is really free
+
+
+def expect_raises(trial: Trial, kind: str, target: str, *args: Any, **kwargs: Any) -> None:
+    """Fail unless ``target(*args, **kwargs)`` raised ``kind`` (or a subclass) in the runner."""
+    outcome = trial.runner.call(target, *args, **kwargs)
+    shown = ", ".join([*(repr(a) for a in args), *(f"{k}={v!r}" for k, v in kwargs.items())])
+    if not isinstance(outcome, Raised):
+        raise AssertionError(
+            f"{target}({shown}) should raise {kind}, but it returned {outcome.value!r}"
+        )
+    if not outcome.is_a(kind):
+        raise AssertionError(f"{target}({shown}) should raise {kind}, but it raised {outcome}")
+
+
+def _per_call(runner: RunnerProcess, target: str, key: str, number: int) -> float:
+    seconds = runner.repeat(target, key, number)
+    if isinstance(seconds, Raised):
+        raise AssertionError(f"{target} raised {seconds} while it was timed")
+    return seconds / number
+
+
+def _calibrate(runner: RunnerProcess, target: str, key: str, min_time: float) -> int:
+    _per_call(runner, target, key, 1)  # warm-up: JIT compiles, caches fill
+    number = 1
+    while True:
+        per_call = _per_call(runner, target, key, number)
+        if per_call * number >= min_time or number >= 1 << 16:
+            return number
+        number = min(1 << 16, max(2 * number, int(min_time / max(per_call, 1e-7)) + 1))
+
+
+def speedup(
+    fast: tuple[RunnerProcess, str],
+    slow: tuple[RunnerProcess, str],
+    args: tuple,
+    *,
+    repeat: int = 5,
+    min_time: float = 0.05,
+) -> tuple[float, float, float]:
+    """(speed-up, fast seconds, slow seconds) of two targets on the same arguments, timed by the
+    judge from outside the runners, interleaved so drift cancels; medians of ``repeat``."""
+    numbers = []
+    for runner, target in (fast, slow):
+        runner.store("timed", *args)
+        numbers.append(_calibrate(runner, target, "timed", min_time))
+    samples: tuple[list[float], list[float]] = ([], [])
+    for _ in range(repeat):
+        for index, (runner, target) in enumerate((fast, slow)):
+            samples[index].append(_per_call(runner, target, "timed", numbers[index]))
+    fast_s, slow_s = statistics.median(samples[0]), statistics.median(samples[1])
+    return slow_s / fast_s, fast_s, slow_s
+
+
+def assert_speedup(
+    trial: Trial,
+    fast: str,
+    slow: str,
+    args: tuple,
+    min_speedup: float,
+    *,
+    slow_runner: RunnerProcess | None = None,
+    tries: int = 2,
+) -> str:
+    """Fail unless the learner's ``fast`` beats the pristine ``slow`` by ``min_speedup``."""
+    best = None
+    for _ in range(tries):
+        measured = speedup((trial.runner, fast), (slow_runner or trial.reference, slow), args)
+        best = measured if best is None or measured[0] > best[0] else best
+        if best[0] >= min_speedup:
+            break
+    ratio, fast_s, slow_s = best
+    measured = (
+        f"{fast} took {format_seconds(fast_s)} per call, {slow} {format_seconds(slow_s)}: "
+        f"a speed-up of {ratio:.2f}x"
+    )
+    if ratio < min_speedup:
+        raise AssertionError(
+            f"{fast} is not fast enough: {measured}, expected at least {min_speedup:g}x"
+        )
+    return measured
+
+
+def memory_within(trial: Trial, target: str, args: tuple, budget: int, warm: tuple) -> Any:
+    """The value ``target(*args)`` returns when its runner may map at most ``budget`` bytes
+    (plus a little slack) more than before the call: a hard limit set by the operating system,
+    in a runner used for nothing else. Fails naming the budget when the call needs more."""
+    runner = trial.fresh_runner()
+    try:
+        warmed = runner.call(target, *warm)
+        if isinstance(warmed, Raised):
+            raise AssertionError(f"{target} raised {warmed}")
+        runner.store("memory", *args)
+        reply = runner.memory(target, "memory", budget + MEMORY_SLACK)
+    finally:
+        runner.close()
+    if reply.get("over"):
+        raise AssertionError(
+            f"{target} needed more than {format_bytes(budget)} (plus "
+            f"{format_bytes(MEMORY_SLACK)} of slack) beyond what was in use before the call: "
+            "something in it is dense"
+        )
+    if "raised" in reply:
+        raise AssertionError(f"{target} raised {reply['raised']}: {reply.get('message', '')}")
+    from workshop.verdict import wire
+
+    return wire.decode(reply["value"])
+
+
+def quiet_cores(workers: int) -> float:
+    """How many of ``workers`` cores are free right now (1 on one core or a busy machine)."""
+    effective = min(workers, usable_cores())
+    if effective < 2:
+        return 1.0
+    capacity = parallel_capacity(effective)
+    return capacity if capacity >= BUSY_CAPACITY else 1.0
+
+
+def observed(trial: Trial, target: str, *args: Any, runner: RunnerProcess | None = None):
+    """(value, Work) of one call of ``target`` in the runner, watched from outside."""
+    runner = runner or trial.runner
+    outcome, work = observe(runner, lambda: runner.call(target, *args, timeout=300))
+    return Trial.returned(outcome, target), work
+
+
+def require_workers(work: Work, count: int, what: str, kind: str = "processes") -> None:
+    """Fail unless ``count`` workers each did a real share of the work of the observed call."""
+    busy = work.busy_processes() if kind == "processes" else work.busy_threads()
+    if busy < count:
+        raise AssertionError(
+            f"{what}: the work was not shared: {busy} of the {count} workers asked for did a "
+            f"real share of it ({work.describe()}). Run the pieces in parallel workers."
+        )
+
+
+def assert_parallel(
+    trial: Trial,
+    call: tuple[str, tuple],
+    serial: tuple[str, tuple],
+    workers: int,
+    *,
+    kind: str = "processes",
+    what: str,
+) -> tuple[Any, str]:
+    """Parallel points for parallel work only: the call's work must show on ``workers`` worker
+    processes (or threads), each with a real share, and most of it off the calling thread,
+    whatever the load. Where cores are free right now, it must also beat ``serial`` (run in the
+    pristine reference runner) by the bar of ``1 + 0.3 * (free cores - 1)``; on one core or a
+    busy machine, at most 1.5x slower. Returns (the call's value, a message); check the value.
+    """
+    target, args = call
+    value, work = observed(trial, target, *args)
+    require_workers(work, workers, what, kind)
+    if kind == "processes" and work.worker_cpu < 0.5 * (work.worker_cpu + work.runner_cpu):
+        raise AssertionError(
+            f"{what}: most of the work ran in the calling process, not in its workers "
+            f"({work.describe()})"
+        )
+    message = f"work seen on {workers} workers ({work.describe()})"
+    for _ in range(3):
+        free = quiet_cores(workers)
+        required = 1 + 0.3 * (free - 1) if free > 1 else 1 / 1.5
+        trial.reference.store("serial", *serial[1])
+        ratio, fast_s, slow_s = speedup(
+            (trial.runner, target), (trial.reference, serial[0]), args, repeat=3, min_time=0
+        )
+        if ratio >= required:
+            break
+    shown = (
+        f"{format_seconds(fast_s)} against {format_seconds(slow_s)} serial: {ratio:.2f}x, "
+        f"needed {required:.2f}x with {free:.2f} free cores"
+    )
+    if ratio < required:
+        raise AssertionError(f"{what} is parallel but too slow: {shown}")
+    return value, f"{message}; {shown}"
