@@ -40,6 +40,8 @@ def _per_call(runner: RunnerProcess, target: str, key: str, number: int) -> floa
 def _calibrate(runner: RunnerProcess, target: str, key: str, min_time: float) -> int:
     _per_call(runner, target, key, 1)  # warm-up: JIT compiles, caches fill
     number = 1
+    if min_time <= 0:
+        return number
     while True:
         per_call = _per_call(runner, target, key, number)
         if per_call * number >= min_time or number >= 1 << 16:
@@ -52,14 +54,19 @@ def speedup(
     slow: tuple[RunnerProcess, str],
     args: tuple,
     *,
+    slow_args: tuple | None = None,
     repeat: int = 5,
     min_time: float = 0.05,
 ) -> tuple[float, float, float]:
-    """(speed-up, fast seconds, slow seconds) of two targets on the same arguments, timed by the
-    judge from outside the runners, interleaved so drift cancels; medians of ``repeat``."""
+    """(speed-up, fast seconds, slow seconds) of two targets on ``args`` (``slow_args`` for the
+    slow one if given), timed by the judge from outside the runners, interleaved so drift
+    cancels; medians of ``repeat``."""
     numbers = []
-    for runner, target in (fast, slow):
-        runner.store("timed", *args)
+    for (runner, target), arguments in (
+        (fast, args),
+        (slow, args if slow_args is None else slow_args),
+    ):
+        runner.store("timed", *arguments)
         numbers.append(_calibrate(runner, target, "timed", min_time))
     samples: tuple[list[float], list[float]] = ([], [])
     for _ in range(repeat):
@@ -140,9 +147,11 @@ def observed(trial: Trial, target: str, *args: Any, runner: RunnerProcess | None
     return Trial.returned(outcome, target), work
 
 
-def require_workers(work: Work, count: int, what: str, kind: str = "processes") -> None:
+def require_workers(
+    work: Work, count: int, what: str, kind: str = "processes", named: str | None = None
+) -> None:
     """Fail unless ``count`` workers each did a real share of the work of the observed call."""
-    busy = work.busy_processes() if kind == "processes" else work.busy_threads()
+    busy = work.busy_processes(names=named) if kind == "processes" else work.busy_threads()
     if busy < count:
         raise AssertionError(
             f"{what}: the work was not shared: {busy} of the {count} workers asked for did a "
@@ -158,6 +167,9 @@ def assert_parallel(
     *,
     kind: str = "processes",
     what: str,
+    serial_runner: RunnerProcess | None = None,
+    min_speedup: float | None = None,
+    workers_named: str | None = None,
 ) -> tuple[Any, str]:
     """Parallel points for parallel work only: the call's work must show on ``workers`` worker
     processes (or threads), each with a real share, and most of it off the calling thread,
@@ -167,7 +179,7 @@ def assert_parallel(
     """
     target, args = call
     value, work = observed(trial, target, *args)
-    require_workers(work, workers, what, kind)
+    require_workers(work, workers, what, kind, workers_named)
     if kind == "processes" and work.worker_cpu < 0.5 * (work.worker_cpu + work.runner_cpu):
         raise AssertionError(
             f"{what}: most of the work ran in the calling process, not in its workers "
@@ -176,10 +188,15 @@ def assert_parallel(
     message = f"work seen on {workers} workers ({work.describe()})"
     for _ in range(3):
         free = quiet_cores(workers)
-        required = 1 + 0.3 * (free - 1) if free > 1 else 1 / 1.5
-        trial.reference.store("serial", *serial[1])
+        gain = 0.3 * (workers - 1) if min_speedup is None else min_speedup - 1
+        required = 1 + gain * (free - 1) / (workers - 1) if free > 1 else 1 / 1.5
         ratio, fast_s, slow_s = speedup(
-            (trial.runner, target), (trial.reference, serial[0]), args, repeat=3, min_time=0
+            (trial.runner, target),
+            (serial_runner or trial.reference, serial[0]),
+            args,
+            slow_args=serial[1],
+            repeat=3,
+            min_time=0,
         )
         if ratio >= required:
             break
@@ -190,3 +207,45 @@ def assert_parallel(
     if ratio < required:
         raise AssertionError(f"{what} is parallel but too slow: {shown}")
     return value, f"{message}; {shown}"
+
+
+FORBIDDEN = (
+    "workshop",
+    "mandelbrot",
+    "get_problem",
+    "importlib",
+    "__import__",
+    "sys",
+    "eval",
+    "exec",
+)
+
+
+def assert_own_code(
+    trial: Trial, answer: str, what: str, forbidden: tuple[str, ...] = FORBIDDEN
+) -> None:
+    """Fail if the submitted answer cell reaches for the course's own implementations (the
+    workshop package, its kernels, or ways around a plain import), read from the submitted
+    source, not from the kernel."""
+    import ast
+    import re
+
+    source = trial.answer_source(answer)
+    code = "\n".join("" if line.lstrip().startswith("%") else line for line in source.splitlines())
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:  # Cython: fall back to the names it uses
+        used = set(re.findall(r"[A-Za-z_][A-Za-z_0-9]*", re.sub(r"#.*", "", code)))
+    else:
+        used = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                used.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                used.add(node.module.split(".")[0])
+    reached = sorted(used & set(forbidden))
+    if reached:
+        raise AssertionError(
+            f"{what} uses {', '.join(reached)}: write the computation yourself rather than "
+            "calling the course's own implementations"
+        )
