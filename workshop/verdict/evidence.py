@@ -71,6 +71,18 @@ class Work:
         total = sum(chosen.values())
         return sum(cpu >= share * total for cpu in chosen.values()) if total > 0 else 0
 
+    def balance(self, count: int, names: str | None = None) -> float:
+        """Least over most CPU time among the ``count`` busiest processes (1: even work)."""
+        chosen = sorted(
+            (
+                cpu
+                for pid, cpu in self.processes.items()
+                if names is None or names in self.names.get(pid, "")
+            ),
+            reverse=True,
+        )[:count]
+        return chosen[-1] / chosen[0] if len(chosen) == count and chosen[0] > 0 else 0.0
+
     def most_at_once(self, names: str) -> int:
         """The most processes whose command line contains ``names`` seen alive at one sample."""
         return max(

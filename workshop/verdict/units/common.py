@@ -170,6 +170,7 @@ def assert_parallel(
     serial_runner: RunnerProcess | None = None,
     min_speedup: float | None = None,
     workers_named: str | None = None,
+    balance: float | None = None,
 ) -> tuple[Any, str]:
     """Parallel points for parallel work only: the call's work must show on ``workers`` worker
     processes (or threads), each with a real share, and most of it off the calling thread,
@@ -184,6 +185,12 @@ def assert_parallel(
         raise AssertionError(
             f"{what}: most of the work ran in the calling process, not in its workers "
             f"({work.describe()})"
+        )
+    if balance is not None and work.balance(workers, workers_named) < balance:
+        raise AssertionError(
+            f"{what}: the workers' shares of the work are uneven ({work.describe()}); the "
+            f"least busy did {work.balance(workers, workers_named):.0%} of what the busiest "
+            f"did, expected at least {balance:.0%}: hand out smaller pieces as workers free up"
         )
     message = f"work seen on {workers} workers ({work.describe()})"
     for _ in range(3):
