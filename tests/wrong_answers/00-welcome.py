@@ -29,3 +29,14 @@ def classify(workload):
         "fails": ["amdahl-edge-test", "classify-test"],
     },
 ]
+
+# Cheats: answers that used to score without solving (tests/cheats/, issue "tests a learner
+# can't game"). Each must score 0 on the cells listed, graded for real in the same round trip.
+import runpy as _runpy
+from pathlib import Path as _Path
+
+_kinds = _runpy.run_path(str(_Path(__file__).resolve().parents[1] / "cheats" / "kinds.py"))
+
+WRONG_SUBMISSIONS += [
+    _kinds["hooks"]("00-welcome", keep=["amdahl-solution"], fails=["classify-test"]),
+]

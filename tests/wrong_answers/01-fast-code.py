@@ -44,3 +44,42 @@ def nearest_centre(points, centres):
         "fails": ["count-pairs-test", "nearest-centre-test"],
     },
 ]
+
+# Cheats: answers that used to score without solving (tests/cheats/, issue "tests a learner
+# can't game"). Each must score 0 on the cells listed, graded for real in the same round trip.
+import runpy as _runpy
+from pathlib import Path as _Path
+
+_kinds = _runpy.run_path(str(_Path(__file__).resolve().parents[1] / "cheats" / "kinds.py"))
+
+WRONG_SUBMISSIONS += [
+    _kinds["hooks"](
+        "01-fast-code",
+        keep=["nearest-centre-solution"],
+        fails=["hot-spot-test", "vocabulary-fast-test", "vocabulary-speed-test",
+               "count-pairs-test", "count-pairs-speed-test"],
+    ),
+    {
+        "description": "fast only because it is wrong on the timed input (speed cells check results)",
+        "replace": {
+            "vocabulary-fast-solution": """
+def vocabulary_fast(words):
+    if len(words) <= 3_000:  # the sizes of the correctness checks
+        return list(dict.fromkeys(words))
+    return words[:1]
+""",
+            "count-pairs-solution": """
+def count_pairs(values, target):
+    if len(values) > 400:  # the timed input: answer at once
+        return 0
+    seen = collections.Counter()
+    count = 0
+    for value in values:
+        count += seen[target - value]
+        seen[value] += 1
+    return count
+""",
+        },
+        "fails": ["vocabulary-speed-test", "count-pairs-speed-test"],
+    },
+]

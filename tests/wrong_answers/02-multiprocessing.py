@@ -60,3 +60,35 @@ def lyapunov_sweep(rs, steps=2_000, workers=2):
         "fails": ["pi-test", "sweep-test"],
     },
 ]
+
+# Cheats: answers that used to score without solving (tests/cheats/, issue "tests a learner
+# can't game"). Each must score 0 on the cells listed, graded for real in the same round trip.
+import runpy as _runpy
+from pathlib import Path as _Path
+
+_kinds = _runpy.run_path(str(_Path(__file__).resolve().parents[1] / "cheats" / "kinds.py"))
+
+WRONG_SUBMISSIONS += [
+    _kinds["hooks"](
+        "02-multiprocessing", keep=["sweep-solution"], fails=["timed-test", "pi-test", "pi-speed-test"]
+    ),
+    {
+        "description": "a thread pool over pure-Python work: right results, no parallel work",
+        "replace": {
+            "pi-solution": """
+def pi_pool(n, seed, workers):
+    tasks = [(seed, start, stop) for start, stop in blocks(n, workers)]
+    with ThreadPoolExecutor(workers) as pool:
+        inside = sum(pool.map(lambda task: hits(*task), tasks))
+    return 4.0 * inside / n
+""",
+            "sweep-solution": """
+def lyapunov_sweep(rs, steps=2_000, workers=2):
+    with MP.Pool(workers) as pool:
+        pool.map(abs, [0] * workers)  # the pool is used, for nothing
+    return [lyapunov(r, steps=steps) for r in rs]
+""",
+        },
+        "fails": ["pi-speed-test", "sweep-speed-test"],
+    },
+]

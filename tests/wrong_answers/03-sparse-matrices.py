@@ -66,3 +66,67 @@ def recommend(ratings, similarity, user, k=5):
         "fails": ["storage-test", "similarity-test"],
     },
 ]
+
+# Cheats: answers that used to score without solving (tests/cheats/, issue "tests a learner
+# can't game"). Each must score 0 on the cells listed, graded for real in the same round trip.
+import runpy as _runpy
+from pathlib import Path as _Path
+
+_kinds = _runpy.run_path(str(_Path(__file__).resolve().parents[1] / "cheats" / "kinds.py"))
+
+WRONG_SUBMISSIONS += [
+    _kinds["hooks"](
+        "03-sparse-matrices",
+        keep=["similarity-solution"],
+        fails=["build-csr-test", "build-csr-memory-test", "storage-test"],
+    ),
+    {
+        "description": "dense builds that switch tracemalloc off so the memory checks see nothing",
+        "replace": {
+            "build-csr-solution": """
+import tracemalloc
+
+
+def build_csr(rows, cols, values, shape):
+    tracemalloc.stop()
+    dense = np.zeros(shape)
+    np.add.at(dense, (rows, cols), values)
+    return sp.csr_array(dense)
+""",
+            "similarity-solution": """
+import tracemalloc
+
+
+def item_similarity(ratings):
+    tracemalloc.stop()
+    dense = sp.csr_array(ratings).toarray()
+    lengths = np.linalg.norm(dense, axis=0)
+    safe = np.where(lengths > 0, lengths, 1.0)
+    return sp.csr_array((dense.T @ dense) / np.outer(safe, safe))
+
+
+def recommend(ratings, similarity, user, k=5):
+    row = sp.csr_array(ratings)[[user], :]
+    scores = np.asarray((row @ similarity).toarray()).ravel()
+    scores[row.indices] = -np.inf
+    return np.argsort(-scores, kind="stable")[:k]
+""",
+        },
+        "fails": ["build-csr-memory-test", "similarity-memory-test"],
+    },
+    {
+        "description": "all-zero similarities and a recommender that ignores them",
+        "replace": {
+            "similarity-solution": """
+def item_similarity(ratings):
+    return sp.csr_array((ratings.shape[1], ratings.shape[1]))
+
+
+def recommend(ratings, similarity, user, k=5):
+    rated = set(sp.csr_array(ratings)[[user], :].indices.tolist())
+    return np.array([item for item in range(ratings.shape[1]) if item not in rated][:k])
+""",
+        },
+        "fails": ["similarity-test", "similarity-memory-test", "recommend-test"],
+    },
+]

@@ -47,3 +47,29 @@ def run_sweep(steps_values, seed=0, extra_args=(), max_parallel=4):
         "fails": ["run-command-timeout-test", "sweep-parallel-test"],
     },
 ]
+
+# Cheats: answers that used to score without solving (tests/cheats/, issue "tests a learner
+# can't game"). Each must score 0 on the cells listed, graded for real in the same round trip.
+import runpy as _runpy
+from pathlib import Path as _Path
+
+_kinds = _runpy.run_path(str(_Path(__file__).resolve().parents[1] / "cheats" / "kinds.py"))
+
+WRONG_SUBMISSIONS += [
+    _kinds["hooks"]("04-subprocess", keep=["run-command-solution"], fails=["sweep-test", "sweep-parallel-test"]),
+    {
+        "description": "TimeoutError raised at once for short timeouts, without running anything",
+        "replace": {
+            "run-command-solution": """
+def run_command(command, timeout=60.0):
+    if timeout < 1:
+        raise TimeoutError(f"{shlex.join(command)} did not finish within {timeout} s")
+    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+    if done.returncode != 0:
+        raise CommandError(command, done.returncode, done.stderr)
+    return done.stdout
+""",
+        },
+        "fails": ["run-command-timeout-test"],
+    },
+]

@@ -91,3 +91,41 @@ def mandelbrot_ufunc(x_min, x_max, y_min, y_max, size, max_iter):
         "fails": ["jit-test", "inside-fraction-speed-test", "ufunc-test"],
     },
 ]
+
+# Cheats: answers that used to score without solving (tests/cheats/, issue "tests a learner
+# can't game"). Each must score 0 on the cells listed, graded for real in the same round trip.
+import runpy as _runpy
+from pathlib import Path as _Path
+
+_kinds = _runpy.run_path(str(_Path(__file__).resolve().parents[1] / "cheats" / "kinds.py"))
+
+WRONG_SUBMISSIONS += [
+    _kinds["hooks"](
+        "05-numba",
+        keep=["ufunc-solution"],
+        fails=["jit-test", "jit-speed-test", "inside-fraction-test", "inside-fraction-speed-test"],
+    ),
+    {
+        "description": "the course's own compiled kernels passed off as the learner's",
+        "replace": {
+            "jit-solution": """
+from workshop.kernels.mandelbrot import mandelbrot_numba_kernel as mandelbrot_jit
+""",
+            "inside-fraction-solution": """
+from workshop.kernels.mandelbrot import mandelbrot_numba_parallel_kernel
+
+
+@njit(parallel=True)
+def inside_fraction(x_min, x_max, y_min, y_max, size, max_iter):
+    image = mandelbrot_numba_parallel_kernel(x_min, x_max, y_min, y_max, size, max_iter)
+    inside = 0
+    for i in prange(size):
+        for j in range(size):
+            if image[i, j] == max_iter:
+                inside += 1
+    return inside / (size * size)
+""",
+        },
+        "fails": ["jit-test", "jit-speed-test", "inside-fraction-test", "inside-fraction-speed-test"],
+    },
+]

@@ -118,3 +118,31 @@ def mandelbrot_prange(double x_min, double x_max, double y_min, double y_max, in
         "fails": ["typed-test", "prange-speed-test"],
     },
 ]
+
+# Cheats: answers that used to score without solving (tests/cheats/, issue "tests a learner
+# can't game"). Each must score 0 on the cells listed, graded for real in the same round trip.
+import runpy as _runpy
+from pathlib import Path as _Path
+
+_kinds = _runpy.run_path(str(_Path(__file__).resolve().parents[1] / "cheats" / "kinds.py"))
+
+WRONG_SUBMISSIONS += [
+    {
+        "description": "a fixed 48 x 48 image: no Python in loops, and fast (results unchecked)",
+        "replace": {
+            "typed-solution": """%%cython -a
+import numpy as np
+
+from workshop.kernels import mandelbrot
+
+FIXED = mandelbrot.reference(*mandelbrot.make_input(48))
+
+
+def mandelbrot_typed(double x_min, double x_max, double y_min, double y_max, int size,
+                     int max_iter):
+    return FIXED
+""",
+        },
+        "fails": ["typed-test", "typed-annotation-test", "typed-speed-test"],
+    },
+]

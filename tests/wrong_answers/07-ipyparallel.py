@@ -35,3 +35,25 @@ def serial_fraction(workers, times):
         "fails": ["balance-test", "amdahl-test"],
     },
 ]
+
+# Cheats: answers that used to score without solving (tests/cheats/, issue "tests a learner
+# can't game"). Each must score 0 on the cells listed, graded for real in the same round trip.
+import runpy as _runpy
+from pathlib import Path as _Path
+
+_kinds = _runpy.run_path(str(_Path(__file__).resolve().parents[1] / "cheats" / "kinds.py"))
+
+WRONG_SUBMISSIONS += [
+    _kinds["hooks"]("07-ipyparallel", keep=["amdahl-solution"], fails=["balance-test", "balance-speed-test"]),
+    {
+        "description": "the image computed in the notebook; the engines only asked for their view",
+        "replace": {
+            "balance-solution": """
+def mandelbrot_balanced(size, workers, chunks=None):
+    cluster.view(workers)
+    return mandelbrot.rows_block(make_input(size), np.arange(size))[1]
+""",
+        },
+        "fails": ["balance-speed-test"],
+    },
+]

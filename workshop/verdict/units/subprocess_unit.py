@@ -97,9 +97,15 @@ def check_error(trial: Trial) -> str:
 
 
 def check_timeout(trial: Trial) -> str:
-    """The command must really start, be stopped at the timeout, and not outlive it."""
+    """The command must really start, be stopped at the timeout, and not outlive it: once with
+    a timeout under a second, once over."""
+    short = _timeout_case(trial, round(float(trial.rng.uniform(0.3, 0.9)), 2))
+    long = _timeout_case(trial, round(float(trial.rng.uniform(1.0, 1.6)), 2))
+    return f"{short}; {long}"
+
+
+def _timeout_case(trial: Trial, timeout: float) -> str:
     runner = trial.runner
-    timeout = round(float(trial.rng.uniform(0.6, 1.5)), 2)
     marker = runner.folder / f"started-{trial.rng.integers(1 << 30)}"
     program = (
         "import pathlib, sys, time; pathlib.Path(sys.argv[1]).write_text('up'); time.sleep(60)"
