@@ -12,10 +12,12 @@ class Forgive(ast.NodeTransformer):
     """Wrap every later cell, test cells included, in a try/except that swallows failures."""
 
     def visit_Module(self, node):
-        handler = ast.ExceptHandler(type=ast.Name("BaseException", ast.Load()), name=None,
-                                    body=[ast.Pass()])
-        guarded = ast.Try(body=node.body or [ast.Pass()], handlers=[handler], orelse=[],
-                          finalbody=[])
+        handler = ast.ExceptHandler(
+            type=ast.Name("BaseException", ast.Load()), name=None, body=[ast.Pass()]
+        )
+        guarded = ast.Try(
+            body=node.body or [ast.Pass()], handlers=[handler], orelse=[], finalbody=[]
+        )
         return ast.fix_missing_locations(ast.Module(body=[guarded], type_ignores=[]))
 
 

@@ -19,7 +19,8 @@ def _answers(notebook: Path) -> dict[str, str]:
     return {
         cell["metadata"]["nbgrader"]["grade_id"]: "".join(cell["source"])
         for cell in cells
-        if cell["cell_type"] == "code" and cell.get("metadata", {}).get("nbgrader", {}).get("solution")
+        if cell["cell_type"] == "code"
+        and cell.get("metadata", {}).get("nbgrader", {}).get("solution")
     }
 
 

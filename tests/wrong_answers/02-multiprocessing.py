@@ -4,6 +4,9 @@ Each submission replaces solution cells (by nbgrader grade id) of the solution n
 the autograded cells that must then score 0; every other autograded cell must keep full marks.
 """
 
+import runpy as _runpy
+from pathlib import Path as _Path
+
 WRONG_SUBMISSIONS = [
     {
         "description": "a decorator without functools.wraps; blocks that drop the remainder",
@@ -63,14 +66,14 @@ def lyapunov_sweep(rs, steps=2_000, workers=2):
 
 # Cheats: answers that used to score without solving (tests/cheats/, issue "tests a learner
 # can't game"). Each must score 0 on the cells listed, graded for real in the same round trip.
-import runpy as _runpy
-from pathlib import Path as _Path
 
 _kinds = _runpy.run_path(str(_Path(__file__).resolve().parents[1] / "cheats" / "kinds.py"))
 
 WRONG_SUBMISSIONS += [
     _kinds["hooks"](
-        "02-multiprocessing", keep=["sweep-solution"], fails=["timed-test", "pi-test", "pi-speed-test"]
+        "02-multiprocessing",
+        keep=["sweep-solution"],
+        fails=["timed-test", "pi-test", "pi-speed-test"],
     ),
     {
         "description": "a thread pool over pure-Python work: right results, no parallel work",

@@ -4,19 +4,22 @@ Each submission replaces solution cells (by nbgrader grade id) of the solution n
 the autograded cells that must then score 0; every other autograded cell must keep full marks.
 """
 
+import runpy as _runpy
+from pathlib import Path as _Path
+
 WRONG_SUBMISSIONS = [
     {
         "description": "right values through dense arrays: both builds silently densify",
         "replace": {
             # Correct on small shapes, but allocates rows x cols floats before going sparse.
-            "build-csr-solution": '''
+            "build-csr-solution": """
 def build_csr(rows, cols, values, shape):
     dense = np.zeros(shape)
     np.add.at(dense, (rows, cols), values)
     return sp.csr_array(dense)
-''',
+""",
             # Correct cosines and a sparse result, computed on dense copies of the ratings.
-            "similarity-solution": '''
+            "similarity-solution": """
 def item_similarity(ratings):
     dense = sp.csr_array(ratings).toarray()
     lengths = np.linalg.norm(dense, axis=0)
@@ -29,7 +32,7 @@ def recommend(ratings, similarity, user, k=5):
     scores = np.asarray((row @ similarity).toarray()).ravel()
     scores[row.indices] = -np.inf
     return np.argsort(-scores, kind="stable")[:k]
-''',
+""",
         },
         "fails": ["build-csr-memory-test", "similarity-memory-test"],
     },
@@ -37,7 +40,7 @@ def recommend(ratings, similarity, user, k=5):
         "description": "crossover one step early, memory limit ignored; co-ratings not normalised",
         "replace": {
             # Returns the last density where sparse still won, and never asks whether dense fits.
-            "storage-solution": '''
+            "storage-solution": """
 def crossover_density(densities, dense_seconds, sparse_seconds):
     last = 0.0
     for density, dense, sparse in zip(densities, dense_seconds, sparse_seconds):
@@ -48,9 +51,9 @@ def crossover_density(densities, dense_seconds, sparse_seconds):
 
 def choose_storage(shape, nnz, crossover, memory_limit):
     return "sparse" if nnz / (shape[0] * shape[1]) < crossover else "dense"
-''',
+""",
             # Sparse all the way, but R.T @ R counts co-ratings: it is not a cosine.
-            "similarity-solution": '''
+            "similarity-solution": """
 def item_similarity(ratings):
     R = sp.csr_array(ratings, dtype=float)
     return (R.T @ R).tocsr()
@@ -61,16 +64,15 @@ def recommend(ratings, similarity, user, k=5):
     scores = np.asarray((row @ similarity).toarray()).ravel()
     scores[row.indices] = -np.inf
     return np.argsort(-scores, kind="stable")[:k]
-''',
+""",
         },
-        "fails": ["storage-test", "similarity-test"],
+        # The memory cell checks its result first, so the unnormalised similarities fail it too.
+        "fails": ["storage-test", "similarity-test", "similarity-memory-test"],
     },
 ]
 
 # Cheats: answers that used to score without solving (tests/cheats/, issue "tests a learner
 # can't game"). Each must score 0 on the cells listed, graded for real in the same round trip.
-import runpy as _runpy
-from pathlib import Path as _Path
 
 _kinds = _runpy.run_path(str(_Path(__file__).resolve().parents[1] / "cheats" / "kinds.py"))
 

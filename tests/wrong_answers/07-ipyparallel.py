@@ -4,6 +4,9 @@ Each submission replaces solution cells (by nbgrader grade id) of the solution n
 the autograded cells that must then score 0; every other autograded cell must keep full marks.
 """
 
+import runpy as _runpy
+from pathlib import Path as _Path
+
 WRONG_SUBMISSIONS = [
     {
         "description": "interleaved rows stacked in the wrong order; speed-ups from times[0]",
@@ -38,13 +41,13 @@ def serial_fraction(workers, times):
 
 # Cheats: answers that used to score without solving (tests/cheats/, issue "tests a learner
 # can't game"). Each must score 0 on the cells listed, graded for real in the same round trip.
-import runpy as _runpy
-from pathlib import Path as _Path
 
 _kinds = _runpy.run_path(str(_Path(__file__).resolve().parents[1] / "cheats" / "kinds.py"))
 
 WRONG_SUBMISSIONS += [
-    _kinds["hooks"]("07-ipyparallel", keep=["amdahl-solution"], fails=["balance-test", "balance-speed-test"]),
+    _kinds["hooks"](
+        "07-ipyparallel", keep=["amdahl-solution"], fails=["balance-test", "balance-speed-test"]
+    ),
     {
         "description": "the image computed in the notebook; the engines only asked for their view",
         "replace": {

@@ -51,7 +51,7 @@ def answer_sources(nb: NotebookNode) -> dict[str, str]:
     }
 
 
-def test_cells(nb: NotebookNode) -> list[NotebookNode]:
+def graded_test_cells(nb: NotebookNode) -> list[NotebookNode]:
     return [
         cell
         for cell in nb.cells
@@ -70,7 +70,7 @@ def _request(nb: NotebookNode, unit: str) -> dict:
     return {
         "unit": unit,
         "answers": answer_sources(nb),
-        "cells": [_meta(cell)["grade_id"] for cell in test_cells(nb)],
+        "cells": [_meta(cell)["grade_id"] for cell in graded_test_cells(nb)],
         "seed": grading_seed(),
         "private": os.environ.get(PRIVATE_VARIABLE) or None,
     }
@@ -82,7 +82,7 @@ class VerdictGate(NbGraderPreprocessor):
     timeout = Integer(1800, help="Seconds the judge may take for one notebook.").tag(config=True)
 
     def preprocess(self, nb: NotebookNode, resources: dict):
-        cells = test_cells(nb)
+        cells = graded_test_cells(nb)
         if not cells:
             return nb, resources
         verdicts = self._judge(_request(nb, resources["nbgrader"]["assignment"]))
