@@ -23,9 +23,9 @@ from workshop.verdict.evidence import observe
 from workshop.verdict.gate import (
     VerdictGate,
     answer_sources,
+    graded_test_cells,
     grading_seed,
     judge_notebook,
-    graded_test_cells,
 )
 from workshop.verdict.judge import Trial, unit_checks
 from workshop.verdict.runners import Raised, RunnerProcess
