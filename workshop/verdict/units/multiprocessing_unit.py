@@ -126,7 +126,7 @@ def check_pi(trial: Trial) -> str:
 
 
 def check_pi_speed(trial: Trial) -> str:
-    n, seed = 800_000, int(trial.rng.integers(0, 10_000))
+    n, seed = 400_000, int(trial.rng.integers(0, 10_000))
     value, message = assert_parallel(
         trial, ("pi_pool", (n, seed, 2)), ("pi_serial", (n, seed)), 2, what="pi_pool with 2 workers"
     )
@@ -153,7 +153,7 @@ def check_sweep(trial: Trial) -> str:
 
 
 def check_sweep_speed(trial: Trial) -> str:
-    rs = np.round(trial.rng.uniform(2.5, 4.0, size=600), 6).tolist()
+    rs = np.round(trial.rng.uniform(2.5, 4.0, size=400), 6).tolist()
     value, message = assert_parallel(
         trial,
         ("lyapunov_sweep", (rs, 2_000, 2)),
