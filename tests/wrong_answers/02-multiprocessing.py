@@ -43,9 +43,8 @@ def pi_pool(n, seed, workers):
         "replace": {
             # Parallel and fast, but "so that workers do not repeat each other's points" it gives
             # each block its own stream: a different estimate from pi_serial, and one that
-            # changes with the number of workers. (Threads instead of processes would be another
-            # classic mistake, but the speed check it fails turns into an overhead check when
-            # the machine is busy, so it cannot be registered here as a sure failure.)
+            # changes with the number of workers; the speed cell checks the estimate first.
+            # (Threads instead of processes: see the cheats below.)
             "pi-solution": """
 def pi_pool(n, seed, workers):
     tasks = [(seed + k, start, stop) for k, (start, stop) in enumerate(blocks(n, workers))]
@@ -60,7 +59,7 @@ def lyapunov_sweep(rs, steps=2_000, workers=2):
         return pool.map(lyapunov, rs)
 """,
         },
-        "fails": ["pi-test", "sweep-test"],
+        "fails": ["pi-test", "pi-speed-test", "sweep-test"],
     },
 ]
 

@@ -4,6 +4,7 @@ memory under a hard limit, and parallel work seen on the workers."""
 from __future__ import annotations
 
 import statistics
+from collections.abc import Callable
 from typing import Any
 
 from workshop.grading import parallel_capacity
@@ -171,6 +172,7 @@ def assert_parallel(
     min_speedup: float | None = None,
     workers_named: str | None = None,
     balance: float | None = None,
+    verify: Callable[[Any], None] | None = None,
 ) -> tuple[Any, str]:
     """Parallel points for parallel work only: the call's work must show on ``workers`` worker
     processes (or threads), each with a real share, and most of it off the calling thread,
@@ -180,6 +182,8 @@ def assert_parallel(
     """
     target, args = call
     value, work = observed(trial, target, *args)
+    if verify is not None:  # the result first: a fast wrong answer earns nothing
+        verify(value)
     require_workers(work, workers, what, kind, workers_named)
     if kind == "processes" and work.worker_cpu < 0.5 * (work.worker_cpu + work.runner_cpu):
         raise AssertionError(

@@ -127,10 +127,14 @@ def check_pi(trial: Trial) -> str:
 
 def check_pi_speed(trial: Trial) -> str:
     n, seed = 400_000, int(trial.rng.integers(0, 10_000))
-    value, message = assert_parallel(
-        trial, ("pi_pool", (n, seed, 2)), ("pi_serial", (n, seed)), 2, what="pi_pool with 2 workers"
+    _, message = assert_parallel(
+        trial,
+        ("pi_pool", (n, seed, 2)),
+        ("pi_serial", (n, seed)),
+        2,
+        what="pi_pool with 2 workers",
+        verify=lambda value: check_equal(value, _pi(n, seed), f"pi_pool({n}, {seed}, 2)"),
     )
-    check_equal(value, _pi(n, seed), f"pi_pool({n}, {seed}, 2)")
     return message
 
 
@@ -154,14 +158,17 @@ def check_sweep(trial: Trial) -> str:
 
 def check_sweep_speed(trial: Trial) -> str:
     rs = np.round(trial.rng.uniform(2.5, 4.0, size=400), 6).tolist()
-    value, message = assert_parallel(
+    expected = [lyapunov(r) for r in rs]
+    _, message = assert_parallel(
         trial,
         ("lyapunov_sweep", (rs, 2_000, 2)),
         ("sweep_one_after_another", (rs, 2_000, 2)),
         2,
         what="lyapunov_sweep with 2 workers",
+        verify=lambda value: check_equal(
+            list(value), expected, "lyapunov_sweep on the timed values"
+        ),
     )
-    check_equal(list(value), [lyapunov(r) for r in rs], "lyapunov_sweep on the timed values")
     return message
 
 
