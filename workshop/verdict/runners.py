@@ -61,8 +61,11 @@ class RunnerProcess:
         self.log = open(self.folder / "runner.log", "w+b")  # noqa: SIM115 (closed in close())
         environment = dict(os.environ if env is None else env)
         environment.setdefault("OPENBLAS_NUM_THREADS", "1")
+        command, environment = _confined(
+            [sys.executable, "-I", "-m", "workshop.verdict.runner"], self.folder, environment
+        )
         self.process = subprocess.Popen(
-            [sys.executable, "-I", "-m", "workshop.verdict.runner"],
+            command,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self.log,
@@ -70,7 +73,7 @@ class RunnerProcess:
             env=environment,
             start_new_session=True,
         )
-        self.psutil = psutil.Process(self.process.pid)
+        self.psutil = _runner_process(psutil.Process(self.process.pid))
 
     # ------------------------------------------------------------------ requests
 
@@ -172,6 +175,60 @@ class RunnerProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _confined(
+    command: list[str], folder: Path, env: dict[str, str]
+) -> tuple[list[str], dict[str, str]]:
+    """``command`` inside the grading sandbox (``workshop.sandbox``, bubblewrap) where the
+    package has one and it works here; as it is otherwise (the learner's own machine). The
+    runner runs submitted code, so it gets the same confinement as a grading kernel."""
+    try:
+        from workshop import sandbox  # type: ignore[attr-defined]
+    except ImportError:
+        return command, env
+    if os.environ.get("WORKSHOP_UNSAFE_NO_SANDBOX") or sandbox.unavailable():
+        return command, env
+    folder.chmod(0o777)  # the sandbox may run it as an unprivileged user
+    private = os.environ.get("WORKSHOP_PRIVATE_TESTS")
+    confined = sandbox.sandbox_command(
+        command,
+        work=folder,
+        read_only=sandbox.environment_paths(),
+        network=False,
+        env={**sandbox.kernel_environment(folder), "OPENBLAS_NUM_THREADS": "1"},
+    )
+    del private  # the runner never needs the instructor's private tests
+    return confined, env
+
+
+def _runner_process(started: psutil.Process, wait: float = 30.0) -> psutil.Process:
+    """The runner's own Python process: ``started`` itself, or below it in a sandbox."""
+    deadline = time.monotonic() + wait
+    while True:
+        for process in [started, *_children(started)]:
+            if _is_runner(process):
+                return process
+        if time.monotonic() > deadline:
+            return started
+        time.sleep(0.02)
+
+
+def _children(process: psutil.Process) -> list[psutil.Process]:
+    try:
+        return process.children(recursive=True)
+    except psutil.Error:
+        return []
+
+
+def _is_runner(process: psutil.Process) -> bool:
+    try:
+        return process.name() != "bwrap" and process.cmdline()[-2:] == [
+            "-m",
+            "workshop.verdict.runner",
+        ]
+    except psutil.Error:
+        return False
 
 
 def _outcome(reply: dict):
