@@ -14,7 +14,8 @@ pass. The verdict therefore comes from elsewhere:
   runs a line of the submission.
 - ``runner``: another fresh process that runs the submission's answer cells (taken from the
   submitted notebook, not from the kernel) after the unit's set-up, and answers the judge's
-  calls with plain data (numbers, strings, arrays), never with objects that could act.
+  calls with plain data (numbers, strings, arrays), never with objects that could act. Where
+  the grading sandbox exists (``workshop.sandbox``), it is confined like a grading kernel.
 - ``evidence``: what the judge measures from outside the runner: time per call, CPU time of
   each of its threads, worker processes and engines, and memory under a hard limit.
 - ``units``: per unit, the set-up the answer cells expect and one check per test cell.
