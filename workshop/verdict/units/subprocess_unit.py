@@ -177,7 +177,12 @@ def check_sweep_parallel(trial: Trial) -> str:
         records = Trial.returned(records, "run_sweep")
         check_equal(len(records), runs, "the number of records")
         seen = work.most_at_once("workshop.examples.random_walk")
-        check_equal(seen, parallel, f"tool runs alive at once with max_parallel={parallel}")
+        # At least two at once proves they overlap (on a loaded machine a third may still be
+        # starting when the first ends); never more than max_parallel.
+        assert 2 <= seen <= parallel, (
+            f"{seen} tool runs were alive at once with max_parallel={parallel}: expected "
+            f"between 2 and {parallel}"
+        )
     failing = trial.runner.run("", "run_sweep([5, -1, 5], max_parallel=2)")
     assert isinstance(failing, Raised), "run_sweep should raise an exception when a run fails"
     return "runs overlapped as asked, and a failing run raised"
