@@ -94,9 +94,56 @@ def _release(args: argparse.Namespace) -> int:
 def _grade(args: argparse.Namespace) -> int:
     from workshop.course import grade
 
-    summary = grade(Path(args.submissions), unit=args.unit, force=args.force, progress=print)
+    summary = grade(
+        Path(args.submissions),
+        unit=args.unit,
+        force=args.force,
+        small=args.small,
+        sandbox=not args.unsafe_no_sandbox,
+        seed=args.seed,
+        private_tests=args.private_tests,
+        progress=print,
+    )
     print(summary)
+    if summary.interrupted:
+        return 130
     return 0 if summary.ok else 1
+
+
+def _grade_options(grade: argparse.ArgumentParser) -> None:
+    grade.add_argument(
+        "submissions", help="folder of <student>/<unit>/*.ipynb, or an LMS zip download"
+    )
+    grade.add_argument("--unit", help="the unit an LMS zip holds, when its file names do not say")
+    grade.add_argument("--force", action="store_true", help="autograde again even if unchanged")
+    sizes = grade.add_mutually_exclusive_group()
+    sizes.add_argument(
+        "--small",
+        dest="small",
+        action="store_const",
+        const=True,
+        help="small problem sizes (WORKSHOP_SMALL=1; the default unless WORKSHOP_SMALL=0)",
+    )
+    sizes.add_argument(
+        "--full", dest="small", action="store_const", const=False, help="full problem sizes"
+    )
+    grade.add_argument(
+        "--seed",
+        type=int,
+        help="WORKSHOP_GRADING_SEED for the test cells (default: the course's own, kept in "
+        "instructor/grading-seed, so grading again reproduces)",
+    )
+    grade.add_argument(
+        "--private-tests",
+        metavar="DIR",
+        help="a folder of tests the grading kernels may read (WORKSHOP_PRIVATE_TESTS)",
+    )
+    grade.add_argument(
+        "--unsafe-no-sandbox",
+        action="store_true",
+        help="run student code unconfined, with your permissions (only where no sandbox can be "
+        "made: macOS, Windows, no bubblewrap)",
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -137,11 +184,7 @@ def _parser() -> argparse.ArgumentParser:
     release.set_defaults(run=_release)
 
     grade = commands.add_parser("grade", help="autograde submissions and export grades (nbgrader)")
-    grade.add_argument(
-        "submissions", help="folder of <student>/<unit>/*.ipynb, or an LMS zip download"
-    )
-    grade.add_argument("--unit", help="the unit an LMS zip holds, when its file names do not say")
-    grade.add_argument("--force", action="store_true", help="autograde again even if unchanged")
+    _grade_options(grade)
     grade.set_defaults(run=_grade)
     return parser
 
