@@ -102,6 +102,8 @@ def _grade(args: argparse.Namespace) -> int:
         sandbox=not args.unsafe_no_sandbox,
         seed=args.seed,
         private_tests=args.private_tests,
+        cell_seconds=args.cell_timeout,
+        notebook_seconds=args.notebook_timeout,
         progress=print,
     )
     print(summary)
@@ -137,6 +139,19 @@ def _grade_options(grade: argparse.ArgumentParser) -> None:
         "--private-tests",
         metavar="DIR",
         help="a folder of tests the grading kernels may read (WORKSHOP_PRIVATE_TESTS)",
+    )
+    grade.add_argument(
+        "--cell-timeout",
+        type=int,
+        metavar="S",
+        help="seconds a cell may run before it is interrupted and fails (default: 60, --full 600)",
+    )
+    grade.add_argument(
+        "--notebook-timeout",
+        type=int,
+        metavar="S",
+        help="seconds a whole notebook may run before its kernel is stopped (default: 600, "
+        "--full 3600)",
     )
     grade.add_argument(
         "--unsafe-no-sandbox",

@@ -25,7 +25,7 @@ import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from workshop.sandbox import INCIDENTS, Limits
@@ -710,6 +710,8 @@ def grade(
     sandbox: bool = True,
     seed: int | None = None,
     private_tests: Path | str | None = None,
+    cell_seconds: int | None = None,
+    notebook_seconds: int | None = None,
     progress: Progress | None = None,
 ) -> GradeSummary:
     """Autograde submissions with nbgrader, each kernel in a sandbox, and export the grades.
@@ -724,7 +726,8 @@ def grade(
     written (a previous, different CSV is kept). ``small``: small problem sizes (default: yes,
     unless WORKSHOP_SMALL=0). ``seed`` sets WORKSHOP_GRADING_SEED (default: the course's own,
     kept in ``instructor/grading-seed``); ``private_tests`` is a folder the kernels may read,
-    named by WORKSHOP_PRIVATE_TESTS. ``sandbox=False`` runs student code unconfined.
+    named by WORKSHOP_PRIVATE_TESTS. ``cell_seconds`` and ``notebook_seconds`` override the time
+    limits of :class:`workshop.sandbox.Limits`. ``sandbox=False`` runs student code unconfined.
     Raises ``ValueError`` for bad input and :class:`GradingRefused` when it cannot grade safely.
     """
     folder = _root(root)
@@ -733,7 +736,8 @@ def grade(
     tests = _private_tests(private_tests)
     with _grading_lock(folder):
         small = _choose_small(small)
-        settings = _Settings(small, sandbox, _seed(folder, seed), tests, Limits.for_size(small))
+        limits = _limits(small, cell_seconds, notebook_seconds)
+        settings = _Settings(small, sandbox, _seed(folder, seed), tests, limits)
         known = list_units(folder)
         staging = folder / INSTRUCTOR / "downloaded"
         inputs = gather(path, unit, known, folder, _zip_pattern(folder), staging)
@@ -743,6 +747,18 @@ def grade(
             api = _grading_api(folder, settings)
             run.grade_all(api, force, stop)
             return _summary(run, api, inputs)
+
+
+def _limits(small: bool, cell_seconds: int | None, notebook_seconds: int | None) -> Limits:
+    limits = Limits.for_size(small)
+    for name, value in (("cell_seconds", cell_seconds), ("notebook_seconds", notebook_seconds)):
+        if value is not None and value <= 0:
+            raise ValueError(f"{name} must be a positive number of seconds, got {value}")
+    return replace(
+        limits,
+        cell_seconds=cell_seconds or limits.cell_seconds,
+        notebook_seconds=notebook_seconds or limits.notebook_seconds,
+    )
 
 
 def _private_tests(private_tests: Path | str | None) -> Path | None:

@@ -103,9 +103,12 @@ def _check_notebooks(
 def _from_folder(folder: Path, known: list[str], root: Path) -> Inputs:
     submissions: dict[tuple[str, str], Path] = {}
     skipped: list[Skipped] = []
+    for stray in sorted([*folder.glob("*.ipynb"), *folder.glob("*/*.ipynb")]):
+        where = stray.relative_to(folder).as_posix()
+        skipped.append(Skipped(where, f"not laid out as {SUBMISSION_LAYOUT}"))
     for student_folder in sorted(p for p in folder.iterdir() if p.is_dir()):
         student = student_folder.name
-        if student in _IGNORED_NAMES or student.startswith("."):
+        if student in _IGNORED_NAMES:
             continue
         for unit_folder in sorted(p for p in student_folder.iterdir() if p.is_dir()):
             unit = unit_folder.name
@@ -230,7 +233,7 @@ def gather(
             )
         unit = unit or zip_unit(path, known, root)
         skipped = _from_zip(path, unit, root, pattern, staging / unit)
-        inputs = _from_folder(staging, known, root)
+        inputs = _from_folder(staging / unit, known, root)
         inputs.skipped[:0] = skipped
         if not inputs.submissions and not any(s.student for s in inputs.skipped):
             raise ValueError(
