@@ -87,12 +87,22 @@ class GradingExecute(Execute):
             self._report(f"sandbox limit: output over {limit} was dropped (cell {cell_index})")
         return None
 
-    def on_cell_executed(self, **kwargs: Any) -> None:
-        super().on_cell_executed(**kwargs)
-        content = kwargs["execute_reply"]["content"]
-        if content.get("status") == "error" and content.get("ename") == "CellTimeoutError":
-            name = _cell_name(kwargs["cell"], kwargs["cell_index"])
-            self._report(f"timed out in {name} after {self.cell_seconds} s")
+    async def _async_handle_timeout(
+        self, timeout: int, cell: NotebookNode | None = None
+    ) -> dict[str, Any] | None:
+        if cell is not None:
+            index = next((i for i, c in enumerate(self.nb.cells) if c is cell), -1)
+            self._report(f"timed out in {_cell_name(cell, index)} after {timeout} s")
+        return await super()._async_handle_timeout(timeout, cell)
+
+    def preprocess_cell(self, cell: NotebookNode, resources: Any, index: int) -> Any:
+        from nbclient.exceptions import DeadKernelError
+
+        try:
+            return super().preprocess_cell(cell, resources, index)
+        except DeadKernelError:
+            self._report(f"kernel died in {_cell_name(cell, index)}")
+            raise
 
     def _report(self, what: str) -> None:
         folder = (self.resources or {}).get("metadata", {}).get("path")

@@ -283,7 +283,7 @@ class GradeSummary:
             score = "-" if item.score is None else f"{item.score:g}"
             took = "" if item.seconds is None else f" ({item.seconds:.0f} s)"
             status = f"not graded: {item.error}" if item.error else item.status
-            notes = "".join(f"; {note}" for note in item.notes)
+            notes = "".join(f"; {note}" for note in item.notes if note not in (item.error or ""))
             rows.append(
                 (item.student, item.unit, f"{score} / {item.max_score:g}", status + took + notes)
             )
@@ -535,9 +535,14 @@ def _reason(problem: str | None, notes: list[str], stopped: bool) -> str | None:
         return limit[0]
     if stopped:
         return "interrupted (Ctrl-C)"
+    timed_out = [note for note in notes if note.startswith("timed out in")]
+    if "CellTimeoutError" in problem and timed_out:
+        return f"{timed_out[-1]}, and it did not stop when interrupted"
     if "DeadKernelError" in problem or "Kernel died" in problem:
-        detail = [note for note in notes if note.startswith(("kernel died", "kernel killed"))]
-        return "kernel died" + (f" ({'; '.join(detail)})" if detail else "")
+        where = [note for note in notes if note.startswith("kernel died in")]
+        how = [note.removeprefix("kernel ") for note in notes if note.startswith("kernel ")]
+        how = [text for text in how if not text.startswith("died in")]
+        return (where or ["kernel died"])[0] + (f" ({how[0]})" if how else "")
     return problem
 
 
@@ -635,7 +640,11 @@ def _csv_rows(root: Path, gradebook, skipped: list[Skipped]) -> list[dict]:
         student, unit = path.parent.name, path.stem
         record = _read_record(root, student, unit) or {}
         row = {"student_id": student, "assignment": unit, "status": "not graded"}
-        row["notes"] = "; ".join(filter(None, [record.get("reason"), *record.get("notes", [])]))
+        reason = record.get("reason") or ""
+        notes = dict.fromkeys(
+            filter(None, [reason, *(n for n in record.get("notes", []) if n not in reason)])
+        )
+        row["notes"] = "; ".join(notes)
         try:
             row["max_score"] = f"{float(gradebook.find_assignment(unit).max_score or 0):g}"
             if record.get("graded"):

@@ -30,6 +30,7 @@ import json
 import os
 import pwd
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -373,8 +374,8 @@ class SandboxedKernelManager(AsyncKernelManager):
         if self.provisioner is not None and self.provisioner.process is not None:
             code = self.provisioner.process.poll()
         await super()._async_cleanup_resources(restart=restart)
-        if code is not None and code < 0:
-            INCIDENTS.append(Incident(str(self._source), f"kernel killed by signal {-code}"))
+        if code:
+            INCIDENTS.append(Incident(str(self._source), _exit_words(code)))
         if self._log is not None and not restart:
             self._log.close()
             self._log = None
@@ -383,6 +384,18 @@ class SandboxedKernelManager(AsyncKernelManager):
             self._private = None
 
     cleanup_resources = _async_cleanup_resources  # type: ignore[assignment]
+
+
+def _exit_words(code: int) -> str:
+    """bubblewrap's exit status in words: it passes on the kernel's, or 128 + a signal."""
+    number = -code if code < 0 else code - 128
+    if number > 0:
+        try:
+            name = signal.Signals(number).name
+        except ValueError:
+            name = f"signal {number}"
+        return f"kernel killed by {name}" + (" (memory?)" if name == "SIGKILL" else "")
+    return f"kernel exited with status {code}"
 
 
 @dataclass

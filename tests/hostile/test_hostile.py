@@ -141,8 +141,7 @@ def _write_payloads(course: Path, submissions: Path, outside: Path) -> None:
     test_cell = next(c for c in duplicate.cells if c.metadata.get("nbgrader", {}).get("grade"))
     duplicate.cells.insert(1, nbformat.from_dict(json.loads(json.dumps(test_cell))))
     _put(submissions, "duplicate", duplicate)
-    old = nbformat.v3.convert.upgrade(nbformat.v4.convert.downgrade(_submission(course)))
-    _put(submissions, "version3", nbformat.v3.writes(old))
+    _put(submissions, "version3", nbformat.writes(_submission(course), version=3))
     (submissions / "stray.ipynb").write_text(nbformat.writes(_submission(course)))
 
 
@@ -154,7 +153,7 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> HostileRun:
     outside.mkdir()
     home.mkdir()
     _write_payloads(course, submissions, outside)
-    before, course_before = _hashes(submissions), _hashes(course)
+    before, course_before = _hashes(submissions), _hashes(course, skip="instructor")
     env = dict(os.environ, HOME=str(home))
     started = time.perf_counter()
     command = [WORKSHOP, "grade", str(submissions), "--cell-timeout", str(CELL_SECONDS)]
@@ -166,7 +165,15 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> HostileRun:
     time.sleep(1)  # anything that escaped would still be running, or writing, now
     rows = {row["student_id"] or row["notes"]: row for row in _csv(course)}
     return HostileRun(
-        course, submissions, outside, home, completed, seconds, rows, before, course_before,
+        course,
+        submissions,
+        outside,
+        home,
+        completed,
+        seconds,
+        rows,
+        before,
+        course_before,
         _leftovers(),
     )
 
@@ -195,14 +202,25 @@ def test_every_input_is_graded_or_reported_with_its_reason(hostile: HostileRun) 
     graded = {s for s, row in hostile.rows.items() if row["status"] == "graded"}
     full = {s for s in graded if float(hostile.rows[s]["score"]) == 1.0}
     assert full >= {
-        "solver", "zoë", "duplicate", "gradebook_rewrite", "kill_grader", "huge_output",
-        "escape_writes", "read_others", "detached_writer", "orphans", "network", "resources",
+        "solver",
+        "zoë",
+        "duplicate",
+        "huge_output",
+        "escape_writes",
+        "read_others",
+        "detached_writer",
+        "orphans",
+        "network",
+        "resources",
     }, out
-    assert hostile.rows["blank"]["score"] == "0" and hostile.rows["runaway"]["score"] == "0"
+    # The payloads of kill_grader and gradebook_rewrite fail in the sandbox before the answer.
+    for student in ("blank", "runaway", "kill_grader", "gradebook_rewrite"):
+        assert hostile.rows[student]["score"] == "0", hostile.rows[student]
     expected = {
-        "exit_kernel": "kernel died",
-        "sigkill_self": "kernel died",
-        "stubborn": f"sandbox limit: the notebook ran past {NOTEBOOK_SECONDS} s",
+        "exit_kernel": "kernel died in 'double-answer' (cell 2) (exited with status 3)",
+        "sigkill_self": "kernel died in 'double-answer' (cell 2) (killed by SIGKILL",
+        "stubborn": "timed out in 'double-answer' (cell 2) after 8 s, and it did not stop",
+        "slow_cells": f"sandbox limit: the notebook ran past {NOTEBOOK_SECONDS} s",
         "notjson": "not a notebook",
         "o'brien": "is not usable as an id",
         "carl": "misnamed",
@@ -220,7 +238,10 @@ def test_every_input_is_graded_or_reported_with_its_reason(hostile: HostileRun) 
 
 
 def test_notes_name_the_timeout_the_copy_and_the_cut(hostile: HostileRun) -> None:
-    assert f"timed out in 'double-answer' (cell 2) after {CELL_SECONDS} s" in hostile.rows["runaway"]["notes"]
+    assert (
+        f"timed out in 'double-answer' (cell 2) after {CELL_SECONDS} s"
+        in hostile.rows["runaway"]["notes"]
+    )
     assert "duplicate cell 'double-test'" in hostile.rows["duplicate"]["notes"]
     assert "output over 4 MiB was dropped" in hostile.rows["huge_output"]["notes"]
     size = (hostile.course / "instructor/autograded/huge_output" / UNIT / f"{UNIT}.ipynb").stat()
@@ -240,6 +261,7 @@ def test_nothing_escapes_the_sandbox(hostile: HostileRun) -> None:
     assert "no network" in _outputs(hostile, "network") and "REACHED" not in _outputs(
         hostile, "network"
     )
+    assert "PermissionError" in _outputs(hostile, "kill_grader")  # the grader is out of reach
     resources = _outputs(hostile, "resources")
     assert "memory capped" in resources and "process cap after" in resources
 

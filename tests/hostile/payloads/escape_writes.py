@@ -3,9 +3,16 @@
 import os
 import pathlib
 
-for target in ("../../escaped.txt", "../escaped.txt", "~/escaped.txt", "/tmp/escaped.txt",
-               "{COURSE}/escaped.txt", "{COURSE}/instructor/escaped.txt",
-               "{SUBMISSIONS}/escaped.txt", "{OUTSIDE}"):
+for target in (
+    "../../escaped.txt",
+    "../escaped.txt",
+    "~/escaped.txt",
+    "/tmp/escaped.txt",
+    "{COURSE}/escaped.txt",
+    "{COURSE}/instructor/escaped.txt",
+    "{SUBMISSIONS}/escaped.txt",
+    "{OUTSIDE}",
+):
     path = pathlib.Path(os.path.expanduser(target))
     try:
         path.write_text("escaped")
