@@ -106,9 +106,7 @@ def growth(
                 f"make_input must return a tuple of arguments, got {type(inputs).__name__}"
             )
         active = {label: f for label, f in funcs.items() if label not in too_slow}
-        results = (
-            compare(active, *inputs, repeat=repeat, min_time=min_time, warn=warn) if active else {}
-        )
+        results = compare(active, *inputs, repeat=repeat, min_time=min_time, warn=warn) if active else {}
         for label, curve in curves.items():
             measurement = results.get(label)
             curve.measurements.append(measurement)
@@ -154,13 +152,8 @@ def plot_growth(
         bottom, top = ax.get_ylim()
         for k in guides:
             ax.loglog(sizes, anchor * (sizes / sizes[0]) ** k, ":", color="grey", linewidth=1)
-            ax.annotate(
-                f"n^{k}",
-                (sizes[-1], anchor * (sizes[-1] / sizes[0]) ** k),
-                color="grey",
-                fontsize=8,
-                annotation_clip=True,
-            )
+            ax.annotate(f"n^{k}", (sizes[-1], anchor * (sizes[-1] / sizes[0]) ** k),
+                        color="grey", fontsize=8, annotation_clip=True)
         ax.set_ylim(bottom, top)  # guides must not stretch the axes beyond the data
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
@@ -169,3 +162,4 @@ def plot_growth(
     ax.legend(fontsize=8)
     ax.grid(True, which="both", alpha=0.3)
     return ax
+
