@@ -51,6 +51,9 @@ class GradingExecute(Execute):
     cell_seconds = Int(Limits.cell_seconds, help="seconds one cell may run").tag(config=True)
     output_limit = Int(Limits.output, help="bytes of output kept per notebook").tag(config=True)
 
+    # After a cell's reply, its outputs may still be arriving (a capped flood takes seconds).
+    iopub_timeout = Int(30).tag(config=True)
+
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._choose_kernel_manager()
