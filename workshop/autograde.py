@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from nbclient import NotebookClient
 from nbformat import NotebookNode
 from nbformat.v4 import new_output
 from nbgrader import utils
@@ -25,7 +26,13 @@ from traitlets import Bool, Int
 
 from workshop.sandbox import INCIDENTS, Incident, Limits, SandboxedKernelManager
 
-__all__ = ["DeduplicateGradeIds", "GradingExecute", "HideHiddenTestOutputs"]
+__all__ = [
+    "DeduplicateGradeIds",
+    "GradingExecute",
+    "HeadlessNotebookClient",
+    "HideHiddenTestOutputs",
+    "NoWidgetFrontEnd",
+]
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
@@ -35,7 +42,20 @@ def _cell_name(cell: NotebookNode, index: int) -> str:
     return f"{grade_id!r} (cell {index})" if grade_id else f"cell {index}"
 
 
-class GradingExecute(Execute):
+class NoWidgetFrontEnd:
+    """Mixin for an nbclient ``NotebookClient``: imitate no widget front end (see
+    :class:`GradingExecute` for the stall this avoids); outputs of widgets stay cell outputs."""
+
+    def on_comm_open_jupyter_widget(self, msg: dict[str, Any]) -> None:
+        return None
+
+
+class HeadlessNotebookClient(NoWidgetFrontEnd, NotebookClient):
+    """nbclient's NotebookClient without the Output widget imitation, for running notebooks
+    top to bottom outside grading (the test suite); it cannot stall on an ``interact`` cell."""
+
+
+class GradingExecute(NoWidgetFrontEnd, Execute):
     """nbgrader's Execute, bounded: sandboxed kernel, per-cell timeout, capped output.
 
     The Output widget imitation of nbclient answers each output captured by an ``interact``
@@ -71,9 +91,6 @@ class GradingExecute(Execute):
 
     def _get_timeout(self, cell: NotebookNode | None) -> int | None:
         return self.cell_seconds if cell is not None else self.timeout
-
-    def on_comm_open_jupyter_widget(self, msg: dict[str, Any]) -> None:
-        return None  # see the class docstring: no front-end imitation, no comm replies
 
     def output(
         self, outs: list[NotebookNode], msg: dict[str, Any], display_id: str | None, cell_index: int

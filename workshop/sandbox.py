@@ -195,7 +195,8 @@ def sandbox_command(
     as_root = os.geteuid() == 0
     binds = sorted({*read_only, *writable, *([work] if work else [])})
     args = _base_args(network, as_root)
-    args += ["--perms", "1777", "--size", str(limits.tmp_size), "--tmpfs", "/tmp"]
+    for private in ("/tmp", "/dev/shm"):  # shared memory and semaphores live in /dev/shm
+        args += ["--perms", "1777", "--size", str(limits.tmp_size), "--tmpfs", private]
     args += _dirs_for(binds)
     for path in sorted(set(read_only)):
         args += ["--ro-bind", str(path), str(path)]
