@@ -58,13 +58,15 @@ class HeadlessNotebookClient(NoWidgetFrontEnd, NotebookClient):
 class GradingExecute(NoWidgetFrontEnd, Execute):
     """nbgrader's Execute, bounded: sandboxed kernel, per-cell timeout, capped output.
 
-    The Output widget imitation of nbclient answers each output captured by an ``interact``
-    with a comm message sent on the shell socket from the coroutine that reads IOPub, while
-    another coroutine is waiting on that same socket for the cell's execute reply. ZeroMQ's
-    edge-triggered socket notification can then be consumed by the send, so the waiting poll never
-    wakes although the reply has arrived: the cell sits, the kernel idle, until the cell timeout
-    (jupyter/nbclient#312). Grading needs no widget front end, so no comm is ever answered and
-    the outputs of an ``interact`` are kept as ordinary cell outputs.
+    The unit-00 stall (a cell with ``widgets.interact`` + ``plt.show()`` left waiting for its
+    execute reply, the kernel idle, until the cell timeout) needs nbclient's imitation of the
+    front end's Output widget: for each output an ``interact`` captures, it sends a comm
+    ``update`` to the kernel on the shell socket, from the coroutine reading IOPub, while
+    another coroutine polls that same socket for the cell's reply. That is the only traffic from
+    client to kernel during a cell, and without it the stall is not seen (jupyter/nbclient#312
+    reports the same hang and the same trigger). Grading needs no widget front end, so no comm
+    is answered and the outputs of an ``interact`` are kept as ordinary cell outputs; the
+    per-cell timeout bounds whatever else could stall a cell.
     """
 
     sandbox = Bool(True, help="run kernels in the bubblewrap sandbox").tag(config=True)
