@@ -20,7 +20,6 @@ import os
 import re
 import shutil
 import signal
-import sys
 import threading
 import time
 import warnings
@@ -28,6 +27,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from workshop.paths import CONFIG_FILE, find_course_root, path_with_this_python
 from workshop.sandbox import INCIDENTS, Limits
 from workshop.sandbox import unavailable as sandbox_unavailable
 from workshop.submissions import SUBMISSION_LAYOUT, Inputs, Skipped, gather
@@ -44,7 +44,6 @@ __all__ = [
     "release",
 ]
 
-CONFIG_FILE = "nbgrader_config.py"
 INSTRUCTOR = "instructor"
 _IGNORED = shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__", ".DS_Store")
 _IGNORED_NAMES = {".ipynb_checkpoints", "__pycache__", ".DS_Store"}
@@ -58,11 +57,10 @@ Progress = Callable[[str], None]
 def course_root(start: Path | str | None = None) -> Path:
     """The course folder: the nearest folder holding ``nbgrader_config.py``, from ``start``
     (default: the current directory) upwards, else the checkout this package was installed from."""
-    here = Path.cwd() if start is None else Path(start)
-    here = here.resolve()
-    for folder in (here, *here.parents):
-        if (folder / CONFIG_FILE).is_file():
-            return folder
+    found = find_course_root(start)
+    if found is not None:
+        return found
+    here = (Path.cwd() if start is None else Path(start)).resolve()
     checkout = Path(__file__).resolve().parents[1]
     if (checkout / CONFIG_FILE).is_file():
         return checkout
@@ -111,9 +109,7 @@ def _environment(**variables: str) -> Iterator[None]:
     """nbgrader runs ``alembic`` by name, so this interpreter's bin folder must lead PATH; grading
     kernels get the WORKSHOP_* variables set here. All are restored afterwards."""
     saved = {name: os.environ.get(name) for name in ("PATH", *variables)}
-    os.environ["PATH"] = os.pathsep.join(
-        [str(Path(sys.executable).parent), os.environ.get("PATH", "")]
-    )
+    os.environ["PATH"] = path_with_this_python()
     os.environ.update(variables)
     try:
         with warnings.catch_warnings():
