@@ -562,11 +562,12 @@ class _Run:
             self.statuses[(student, unit)] = status
 
     def grade_all(self, api, force: bool, stop: dict) -> None:
-        for unit in sorted({unit for _, unit in self.statuses}):
+        todo = [key for key in sorted(self.statuses) if _needs_grading(self.root, *key, force)]
+        for unit in sorted({unit for _, unit in todo}):
+            # solutions/ is the authority for tests and points; its release copy stays inside
+            # instructor/, so exercises/ is never touched here.
             _check(api.generate_assignment(unit, force=True, create=True), f"load {unit}")
-        for student, unit in sorted(self.statuses):
-            if not _needs_grading(self.root, student, unit, force):
-                continue
+        for student, unit in todo:
             if stop["stop"]:
                 self.stopped = True
                 break

@@ -34,8 +34,7 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -397,43 +396,3 @@ def _exit_words(code: int) -> str:
             name = f"signal {number}"
         return f"kernel killed by {name}" + (" (memory?)" if name == "SIGKILL" else "")
     return f"kernel exited with status {code}"
-
-
-@dataclass
-class _Timing:
-    """Seconds spent starting kernels, for ``workshop grade`` to report the sandbox's cost."""
-
-    starts: list[float] = field(default_factory=list)
-
-
-def measure_start(sandboxed: bool = True) -> float:
-    """Seconds from launch to a ready kernel, sandboxed or not (for the cost per notebook)."""
-    from jupyter_client.manager import KernelManager
-
-    started = time.perf_counter()
-    if sandboxed:
-        manager = SandboxedKernelManager()
-        _run_sync(manager)
-    else:
-        manager = KernelManager()
-        manager.start_kernel()
-        client = manager.client()
-        client.start_channels()
-        client.wait_for_ready(timeout=60)
-        client.stop_channels()
-        manager.shutdown_kernel(now=True)
-    return time.perf_counter() - started
-
-
-def _run_sync(manager: SandboxedKernelManager) -> None:
-    import asyncio
-
-    async def go() -> None:
-        await manager.start_kernel()
-        client = manager.client()
-        client.start_channels()
-        await client.wait_for_ready(timeout=60)
-        client.stop_channels()
-        await manager.shutdown_kernel(now=True)
-
-    asyncio.run(go())
