@@ -93,7 +93,7 @@ class SandboxUnavailable(RuntimeError):
 class Limits:
     """What one grading kernel may use. Sizes in bytes, times in seconds."""
 
-    memory: int = 3 * GiB  # address space of each process (RLIMIT_AS)
+    memory: int = 4 * GiB  # address space of each process (RLIMIT_AS)
     processes: int = 512  # processes and threads of the sandbox's user (RLIMIT_NPROC)
     file_size: int = 256 * MiB  # largest file it may write (RLIMIT_FSIZE)
     tmp_size: int = 512 * MiB  # its private /tmp (a tmpfs)
@@ -251,6 +251,8 @@ def kernel_environment(home: Path, extra: dict[str, str] | None = None) -> dict[
         "TMPDIR": "/tmp",
         "LANG": "C.UTF-8",
         "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+        # The address-space cap counts reserved memory: glibc reserves 64 MiB per thread arena.
+        "MALLOC_ARENA_MAX": "4",
         "MPLCONFIGDIR": str(home / ".config" / "matplotlib"),
     }
     for name, value in os.environ.items():
