@@ -348,8 +348,11 @@ def test_interrupted_and_killed_runs_are_completed_by_the_next(tmp_path: Path) -
 
 
 def test_a_held_course_is_refused_with_a_clear_message(tmp_path: Path) -> None:
-    course = _course(tmp_path / "course")
-    _put(tmp_path / "in", "ada", _submission(course))
+    course = tmp_path / "course"
+    (course / "solutions" / UNIT).mkdir(parents=True)
+    shutil.copy2(ROOT / "nbgrader_config.py", course)
+    nbformat.write(_tiny_solution(), course / "solutions" / UNIT / f"{UNIT}.ipynb")
+    _put(tmp_path / "in", "ada", _tiny_solution())
     (course / "instructor").mkdir(exist_ok=True)
     with (course / "instructor" / "grade.lock").open("a+") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
