@@ -308,6 +308,162 @@ def parallel_capacity(threads: int, seconds: float = 0.05) -> float:
     return max(1.0, min(float(threads), serial / parallel))
 
 
+def _check_arguments(
+    workers: int | None,
+    min_speedup: float | None,
+    max_overhead: float,
+    repeat: int,
+    time_limit: float,
+    retries: int,
+) -> None:
+    if workers is not None and (not isinstance(workers, int) or workers < 1):
+        raise ValueError(f"workers must be a whole number >= 1 or None, got {workers!r}")
+    if min_speedup is not None and not min_speedup > 0:
+        raise ValueError(f"min_speedup must be a number > 0 or None, got {min_speedup!r}")
+    if not max_overhead >= 1:
+        raise ValueError(f"max_overhead must be a number >= 1, got {max_overhead!r}")
+    if not (isinstance(repeat, int) and repeat >= _MIN_REPEAT):
+        raise ValueError(f"repeat must be a whole number >= {_MIN_REPEAT}, got {repeat!r}")
+    if not time_limit > 0:
+        raise ValueError(f"time_limit must be a number of seconds > 0, got {time_limit!r}")
+    if not (isinstance(retries, int) and retries >= 0):
+        raise ValueError(f"retries must be a whole number >= 0, got {retries!r}")
+
+
+@dataclass(frozen=True)
+class _Bar:
+    """How a parallel or serial ``fast`` is judged: against how many workers, on which cores."""
+
+    workers: int | None
+    min_speedup: float | None
+    max_overhead: float
+    cores: int
+    names: tuple[str, str]
+
+    @property
+    def parallel(self) -> bool:
+        return self.workers is not None and self.workers > 1
+
+    @property
+    def effective(self) -> int:
+        """Workers that can really run at once here."""
+        return min(self.workers, self.cores) if self.parallel else 1
+
+    def _overhead(self, why: str) -> tuple[str, float, str]:
+        fast_name, slow_name = self.names
+        at_most = f"{fast_name} to cost at most {self.max_overhead:g}x the time of {slow_name}"
+        return "overhead", float(self.max_overhead), f"{at_most}: {why}"
+
+    def judge(self, capacity: float | None) -> tuple[str, float, str]:
+        """(mode, required, what is expected) for one attempt, given the free cores now."""
+        if not self.parallel:
+            required = 1.2 if self.min_speedup is None else float(self.min_speedup)
+            return "speedup", required, f"a speed-up of at least {required:.2f}x"
+        if self.effective == 1:
+            return self._overhead(
+                f"with only 1 usable core ({cores_reason()}) {self.workers} workers take turns, "
+                "so no speed-up can show here"
+            )
+        assert capacity is not None
+        if capacity < _BUSY_CAPACITY:
+            return self._overhead(
+                f"the {self.effective} usable cores ({cores_reason()}) are busy with other "
+                f"programs ({self.effective} threads got only {capacity:.2f}x on reference work "
+                "just now), so no speed-up can show"
+            )
+        free = min(capacity, self.effective)
+        if self.min_speedup is None:
+            required = 1 + 0.3 * (free - 1)
+        else:  # min_speedup is the bar at `workers` free cores; scale it to the free ones
+            required = 1 + (self.min_speedup - 1) * (free - 1) / (self.workers - 1)
+        expected = (
+            f"a speed-up of at least {required:.2f}x with {self.workers} workers on "
+            f"{self.effective} usable cores ({cores_reason()}), where {self.effective} threads "
+            f"got {capacity:.2f}x on reference work just now"
+        )
+        return "speedup", required, expected
+
+    def check(self, fast: Measurement, slow: Measurement, attempts: int) -> SpeedCheck:
+        """Judge one measurement against the bar as the cores stand right now."""
+        capacity = parallel_capacity(self.effective) if self.effective > 1 else None
+        mode, required, expected = self.judge(capacity)
+        speedup = slow.median / fast.median if fast.median > 0 else math.inf
+        return SpeedCheck(
+            fast, slow, speedup, required, mode, self.cores, capacity, attempts, expected
+        )
+
+
+def _samples_within(per_call: list[float], repeat: int, min_time: float, remaining: float) -> int:
+    """How many samples fit the remaining time (at least _MIN_REPEAT), or 0 if none do."""
+    samples = repeat
+    while samples > _MIN_REPEAT and _compare_cost(per_call, samples, min_time) > remaining:
+        samples -= 1
+    return 0 if _compare_cost(per_call, samples, min_time) > remaining else samples
+
+
+def _best_attempt(
+    bar: _Bar,
+    funcs: dict[str, Callable[..., Any]],
+    args: tuple,
+    per_call: list[float],
+    options: dict[str, Any],
+) -> tuple[SpeedCheck | None, int]:
+    """Measure interleaved up to ``1 + retries`` times within the time limit; the best check
+    (None if not even one measurement fits) and how many measurements were taken."""
+    fast_name, slow_name = bar.names
+    best: SpeedCheck | None = None
+    attempts = 0
+    for _ in range(1 + options["retries"]):
+        remaining = options["time_limit"] - (time.perf_counter() - options["started"])
+        samples = _samples_within(per_call, options["repeat"], options["min_time"], remaining)
+        if not samples:
+            break  # no time left for (another) interleaved measurement
+        timings = compare(funcs, *args, repeat=samples, min_time=options["min_time"], warn=False)
+        attempts += 1
+        check = bar.check(timings[fast_name], timings[slow_name], attempts)
+        if best is None or check.margin > best.margin:
+            best = check
+        if check.passed:
+            break
+    return best, attempts
+
+
+def _single_calls(bar: _Bar, per_call: list[float]) -> SpeedCheck:
+    """The check judged on one warm call each (when no measurement fits the time limit)."""
+    fast_name, slow_name = bar.names
+    return bar.check(
+        Measurement(fast_name, [per_call[0]], 1, per_call[0]),
+        Measurement(slow_name, [per_call[1]], 1, per_call[1]),
+        1,
+    )
+
+
+def _verdict(best: SpeedCheck, bar: _Bar, tries: str) -> SpeedCheck:
+    """Return the passing check with its message, or raise saying what was measured."""
+    fast_name, slow_name = bar.names
+    measured = (
+        f"{fast_name} took {format_seconds(best.fast.median)} per call "
+        f"(spread {best.fast.spread:.0%}), {slow_name} {format_seconds(best.slow.median)} "
+        f"(spread {best.slow.spread:.0%}): a speed-up of {best.speedup:.2f}x"
+    )
+    if best.passed:
+        message = f"OK: {measured} ({tries}); expected {best.message}."
+        print(message)
+        return replace(best, attempts=max(best.attempts, 1), message=message)
+    if best.mode == "overhead":
+        raise AssertionError(
+            f"{fast_name} is too slow even allowing for no free core: it took "
+            f"{best.fast.median / best.slow.median:.2f}x the time of {slow_name} ({measured}; "
+            f"{tries}), expected {best.message}. Look for work or data copies that the "
+            "parallel version adds."
+        )
+    raise AssertionError(
+        f"{fast_name} is not fast enough: {measured} ({tries}), expected {best.message}. "
+        "If the machine is busy, run the cell again; otherwise look at what the faster "
+        "version still does in Python or serially."
+    )
+
+
 def assert_faster(
     fast: Callable[..., Any],
     slow: Callable[..., Any],
@@ -334,122 +490,35 @@ def assert_faster(
     about ``time_limit`` seconds (fewer samples, then fewer retries, then single calls).
     ``names`` label the two in messages (default: the functions' names, else "fast" and "slow").
     Returns a ``SpeedCheck``; raises ``AssertionError`` saying what was measured and expected.
+
+    This is feedback for learners in their own kernel; graded verdicts are given out of the
+    kernel by ``workshop.verdict``, which also checks results and parallel work.
     """
-    if workers is not None and (not isinstance(workers, int) or workers < 1):
-        raise ValueError(f"workers must be a whole number >= 1 or None, got {workers!r}")
-    if min_speedup is not None and not min_speedup > 0:
-        raise ValueError(f"min_speedup must be a number > 0 or None, got {min_speedup!r}")
-    if not max_overhead >= 1:
-        raise ValueError(f"max_overhead must be a number >= 1, got {max_overhead!r}")
-    if not (isinstance(repeat, int) and repeat >= _MIN_REPEAT):
-        raise ValueError(f"repeat must be a whole number >= {_MIN_REPEAT}, got {repeat!r}")
-    if not time_limit > 0:
-        raise ValueError(f"time_limit must be a number of seconds > 0, got {time_limit!r}")
-    if not (isinstance(retries, int) and retries >= 0):
-        raise ValueError(f"retries must be a whole number >= 0, got {retries!r}")
-    fast_name, slow_name = names if names is not None else _labels(fast, slow)
-
-    cores = usable_cores()
-    parallel = workers is not None and workers > 1
-    effective = min(workers, cores) if parallel else 1
-    at_most = f"{fast_name} to cost at most {max_overhead:g}x the time of {slow_name}"
-
-    def bar(capacity: float | None) -> tuple[str, float, str]:
-        """(mode, required, what is expected) for this attempt."""
-        if not parallel:
-            required = 1.2 if min_speedup is None else float(min_speedup)
-            return "speedup", required, f"a speed-up of at least {required:.2f}x"
-        if effective == 1:
-            why = (
-                f"with only 1 usable core ({cores_reason()}) {workers} workers take turns, so no "
-                "speed-up can show here"
-            )
-            return "overhead", float(max_overhead), f"{at_most}: {why}"
-        assert capacity is not None
-        if capacity < _BUSY_CAPACITY:
-            why = (
-                f"the {effective} usable cores ({cores_reason()}) are busy with other programs "
-                f"({effective} threads got only {capacity:.2f}x on reference work just now), so "
-                "no speed-up can show"
-            )
-            return "overhead", float(max_overhead), f"{at_most}: {why}"
-        free = min(capacity, effective)
-        if min_speedup is None:
-            required = 1 + 0.3 * (free - 1)
-        else:  # min_speedup is the bar at `workers` free cores; scale it to the free ones
-            required = 1 + (min_speedup - 1) * (free - 1) / (workers - 1)
-        expected = (
-            f"a speed-up of at least {required:.2f}x with {workers} workers on {effective} "
-            f"usable cores ({cores_reason()}), where {effective} threads got {capacity:.2f}x "
-            "on reference work just now"
-        )
-        return "speedup", required, expected
-
+    _check_arguments(workers, min_speedup, max_overhead, repeat, time_limit, retries)
+    bar = _Bar(
+        workers,
+        min_speedup,
+        max_overhead,
+        usable_cores(),
+        names if names is not None else _labels(fast, slow),
+    )
     started = time.perf_counter()
     # Warm both up (JIT compiles, pools start), then time one warm call of each to plan the budget.
     for func in (fast, slow):
         _one_call(func, args)
     per_call = [_one_call(fast, args), _one_call(slow, args)]
-
-    def judge(fast_m: Measurement, slow_m: Measurement, attempts: int) -> SpeedCheck:
-        capacity = parallel_capacity(effective) if effective > 1 else None
-        mode, required, expected = bar(capacity)
-        speedup = slow_m.median / fast_m.median if fast_m.median > 0 else math.inf
-        return SpeedCheck(
-            fast_m, slow_m, speedup, required, mode, cores, capacity, attempts, expected
-        )
-
-    best: SpeedCheck | None = None
-    attempts = 0
-    for _ in range(1 + retries):
-        remaining = time_limit - (time.perf_counter() - started)
-        samples = repeat
-        while samples > _MIN_REPEAT and _compare_cost(per_call, samples, min_time) > remaining:
-            samples -= 1
-        if _compare_cost(per_call, samples, min_time) > remaining:
-            break  # no time left for (another) interleaved measurement
-        timings = compare(
-            {fast_name: fast, slow_name: slow},
-            *args,
-            repeat=samples,
-            min_time=min_time,
-            warn=False,
-        )
-        attempts += 1
-        check = judge(timings[fast_name], timings[slow_name], attempts)
-        if best is None or check.margin > best.margin:
-            best = check
-        if check.passed:
-            break
+    options = {
+        "retries": retries,
+        "time_limit": time_limit,
+        "started": started,
+        "repeat": repeat,
+        "min_time": min_time,
+    }
+    funcs = dict(zip(bar.names, (fast, slow), strict=True))
+    best, attempts = _best_attempt(bar, funcs, args, per_call, options)
     if best is None:  # a single call is too long for the time limit: judge the warm calls
-        best = judge(
-            Measurement(fast_name, [per_call[0]], 1, per_call[0]),
-            Measurement(slow_name, [per_call[1]], 1, per_call[1]),
-            1,
-        )
+        best = _single_calls(bar, per_call)
         tries = f"one call each, as a measurement would exceed time_limit={time_limit:g} s"
     else:
         tries = f"best of {attempts} measurements" if attempts > 1 else "one measurement"
-
-    expected = best.message
-    measured = (
-        f"{fast_name} took {format_seconds(best.fast.median)} per call "
-        f"(spread {best.fast.spread:.0%}), {slow_name} {format_seconds(best.slow.median)} "
-        f"(spread {best.slow.spread:.0%}): a speed-up of {best.speedup:.2f}x"
-    )
-    if best.passed:
-        message = f"OK: {measured} ({tries}); expected {expected}."
-        print(message)
-        return replace(best, attempts=max(attempts, 1), message=message)
-    if best.mode == "overhead":
-        raise AssertionError(
-            f"{fast_name} is too slow even allowing for no free core: it took "
-            f"{best.fast.median / best.slow.median:.2f}x the time of {slow_name} ({measured}; "
-            f"{tries}), expected {expected}. Look for work or data copies that the parallel "
-            "version adds."
-        )
-    raise AssertionError(
-        f"{fast_name} is not fast enough: {measured} ({tries}), expected {expected}. "
-        "If the machine is busy, run the cell again; otherwise look at what the faster "
-        "version still does in Python or serially."
-    )
+    return _verdict(best, bar, tries)

@@ -4,6 +4,9 @@ Each submission replaces solution cells (by nbgrader grade id) of the solution n
 the autograded cells that must then score 0; every other autograded cell must keep full marks.
 """
 
+import runpy as _runpy
+from pathlib import Path as _Path
+
 WRONG_SUBMISSIONS = [
     {
         "description": "Amdahl without the edge cases; classify hard-coded to the visible examples",
@@ -28,4 +31,13 @@ def classify(workload):
         },
         "fails": ["amdahl-edge-test", "classify-test"],
     },
+]
+
+# Cheats: answers that used to score without solving (tests/cheats/, issue "tests a learner
+# can't game"). Each must score 0 on the cells listed, graded for real in the same round trip.
+
+_kinds = _runpy.run_path(str(_Path(__file__).resolve().parents[1] / "cheats" / "kinds.py"))
+
+WRONG_SUBMISSIONS += [
+    _kinds["hooks"]("00-welcome", keep=["amdahl-solution"], fails=["classify-test"]),
 ]

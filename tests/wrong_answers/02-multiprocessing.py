@@ -4,6 +4,9 @@ Each submission replaces solution cells (by nbgrader grade id) of the solution n
 the autograded cells that must then score 0; every other autograded cell must keep full marks.
 """
 
+import runpy as _runpy
+from pathlib import Path as _Path
+
 WRONG_SUBMISSIONS = [
     {
         "description": "a decorator without functools.wraps; blocks that drop the remainder",
@@ -40,9 +43,8 @@ def pi_pool(n, seed, workers):
         "replace": {
             # Parallel and fast, but "so that workers do not repeat each other's points" it gives
             # each block its own stream: a different estimate from pi_serial, and one that
-            # changes with the number of workers. (Threads instead of processes would be another
-            # classic mistake, but the speed check it fails turns into an overhead check when
-            # the machine is busy, so it cannot be registered here as a sure failure.)
+            # changes with the number of workers; the speed cell checks the estimate first.
+            # (Threads instead of processes: see the cheats below.)
             "pi-solution": """
 def pi_pool(n, seed, workers):
     tasks = [(seed + k, start, stop) for k, (start, stop) in enumerate(blocks(n, workers))]
@@ -57,6 +59,38 @@ def lyapunov_sweep(rs, steps=2_000, workers=2):
         return pool.map(lyapunov, rs)
 """,
         },
-        "fails": ["pi-test", "sweep-test"],
+        "fails": ["pi-test", "pi-speed-test", "sweep-test"],
+    },
+]
+
+# Cheats: answers that used to score without solving (tests/cheats/, issue "tests a learner
+# can't game"). Each must score 0 on the cells listed, graded for real in the same round trip.
+
+_kinds = _runpy.run_path(str(_Path(__file__).resolve().parents[1] / "cheats" / "kinds.py"))
+
+WRONG_SUBMISSIONS += [
+    _kinds["hooks"](
+        "02-multiprocessing",
+        keep=["sweep-solution"],
+        fails=["timed-test", "pi-test", "pi-speed-test"],
+    ),
+    {
+        "description": "a thread pool over pure-Python work: right results, no parallel work",
+        "replace": {
+            "pi-solution": """
+def pi_pool(n, seed, workers):
+    tasks = [(seed, start, stop) for start, stop in blocks(n, workers)]
+    with ThreadPoolExecutor(workers) as pool:
+        inside = sum(pool.map(lambda task: hits(*task), tasks))
+    return 4.0 * inside / n
+""",
+            "sweep-solution": """
+def lyapunov_sweep(rs, steps=2_000, workers=2):
+    with MP.Pool(workers) as pool:
+        pool.map(abs, [0] * workers)  # the pool is used, for nothing
+    return [lyapunov(r, steps=steps) for r in rs]
+""",
+        },
+        "fails": ["pi-speed-test", "sweep-speed-test"],
     },
 ]

@@ -1,0 +1,153 @@
+"""Verdicts out of the kernel's reach (workshop/verdict): the parts, without a grading run.
+
+The cheating submissions themselves (tests/cheats/, registered in tests/wrong_answers/<unit>.py)
+are graded for real in the nbgrader round trip of test_course.py; these tests check the judge's
+machinery quickly: every test cell has a verdict, the runner's replies are plain data, hooks in
+answer cells do not reach the judge, memory limits hold, work is counted per worker, the seed
+reproduces, and an instructor's private tests are used.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+
+from workshop.course import list_units
+from workshop.verdict import wire
+from workshop.verdict.evidence import observe
+from workshop.verdict.gate import (
+    VerdictGate,
+    answer_sources,
+    graded_test_cells,
+    grading_seed,
+    judge_notebook,
+)
+from workshop.verdict.judge import Trial, unit_checks
+from workshop.verdict.runners import Raised, RunnerProcess
+from workshop.verdict.units.common import memory_within
+
+ROOT = Path(__file__).resolve().parents[1]
+CHEATS = ROOT / "tests" / "cheats"
+
+
+def _notebook(unit: str, folder: str = "solutions") -> nbformat.NotebookNode:
+    return nbformat.read(ROOT / folder / unit / f"{unit}.ipynb", as_version=4)
+
+
+def _with(unit: str, replace: dict[str, str], folder: str = "solutions") -> nbformat.NotebookNode:
+    nb = _notebook(unit, folder)
+    for cell in nb.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id in replace:
+            cell.source = replace[grade_id]
+    return nb
+
+
+@pytest.mark.parametrize("unit", list_units(ROOT))
+def test_every_test_cell_has_a_verdict(unit: str) -> None:
+    module = unit_checks(unit)
+    assert module is not None, f"{unit} has no module in workshop/verdict/units"
+    cells = {cell.metadata["nbgrader"]["grade_id"] for cell in graded_test_cells(_notebook(unit))}
+    assert cells == set(module.CHECKS), f"{unit}: test cells and verdicts differ"
+
+
+def test_replies_are_plain_data() -> None:
+    class Liar(int):
+        def __eq__(self, other: object) -> bool:
+            return True
+
+    assert isinstance(wire.decode(wire.encode(Liar(3))), wire.Opaque)
+    assert isinstance(wire.decode(wire.encode(np.array([object()]))), wire.Opaque)
+    array = np.arange(6, dtype=np.int32).reshape(2, 3)
+    back = wire.decode(json.loads(json.dumps(wire.encode({"a": [array, 1.5, float("nan")]}))))
+    assert np.array_equal(back["a"][0], array) and back["a"][0].dtype == np.int32
+    assert back["a"][1] == 1.5 and np.isnan(back["a"][2])
+    with pytest.raises(ValueError, match="unexpected data"):
+        wire.decode({"pickle": "gANjb3MKc3lzdGVtCg=="})
+
+
+def test_grading_seed_is_read_and_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WORKSHOP_GRADING_SEED", "123")
+    assert grading_seed() == 123
+    monkeypatch.setenv("WORKSHOP_GRADING_SEED", "abc")
+    with pytest.raises(ValueError, match="is not a whole number"):
+        grading_seed()
+    draws = [Trial("00-welcome", "classify-test", seed, {}).rng.random(3) for seed in (1, 1, 2)]
+    assert np.array_equal(draws[0], draws[1]) and not np.array_equal(draws[0], draws[2])
+
+
+def test_a_unit_without_verdicts_fails_closed() -> None:
+    verdicts = VerdictGate()._judge({"unit": "99-nope", "answers": {}, "cells": ["x"], "seed": 1})
+    assert verdicts["x"]["passed"] is False
+    assert "no verdict is defined" in verdicts["x"]["message"]
+
+
+def test_hooks_in_the_answers_do_not_reach_the_judge() -> None:
+    blank = answer_sources(_notebook("00-welcome", "exercises"))
+    hooks = (CHEATS / "hooks.py").read_text()
+    first = next(iter(blank))
+    verdicts = judge_notebook(
+        _with("00-welcome", {first: hooks + "\n\n" + blank[first]}, "exercises"), "00-welcome"
+    )
+    assert {key: v["passed"] for key, v in verdicts.items()} == dict.fromkeys(verdicts, False)
+    solved = judge_notebook(_notebook("00-welcome"), "00-welcome")
+    assert all(v["passed"] for v in solved.values()), solved
+
+
+def test_private_tests_are_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "00-welcome").mkdir()
+    (tmp_path / "00-welcome" / "amdahl-test.py").write_text(
+        "def check(trial):\n"
+        "    got = trial.value('amdahl', 0.5, 2)\n"
+        "    assert got == 3.0, f'private: amdahl(0.5, 2) is {got}, and this check wants 3'\n"
+    )
+    monkeypatch.setenv("WORKSHOP_PRIVATE_TESTS", str(tmp_path))
+    verdicts = judge_notebook(_notebook("00-welcome"), "00-welcome")
+    assert verdicts["classify-test"]["passed"] and verdicts["amdahl-edge-test"]["passed"]
+    assert not verdicts["amdahl-test"]["passed"]
+    assert "private: amdahl(0.5, 2) is 1.33" in verdicts["amdahl-test"]["message"]
+
+
+def test_memory_limit_holds_when_tracemalloc_is_switched_off() -> None:
+    answer = (
+        "import tracemalloc\n\n\n"
+        "def dense(n):\n"
+        "    tracemalloc.stop()\n"
+        "    return float(np.ones((n, n)).sum())\n"
+    )
+    trial = Trial("00-welcome", "memory", 1, {"dense": answer})
+    assert memory_within(trial, "dense", (100,), 2**20, warm=(10,)) == 10_000.0
+    with pytest.raises(AssertionError, match="needed more than 64 MiB"):
+        memory_within(trial, "dense", (6_000,), 64 * 2**20, warm=(10,))  # 275 MiB
+
+
+def test_work_is_counted_on_each_worker_process() -> None:
+    with RunnerProcess() as runner:
+        assert not runner.cells(
+            [
+                "import multiprocessing\n"
+                "from workshop.examples.pool_tasks import busy\n"
+                "def pooled(n):\n"
+                "    with multiprocessing.get_context('spawn').Pool(2) as pool:\n"
+                "        return sum(pool.map(busy, [n, n]))\n"
+                "def here(n):\n"
+                "    return busy(n) + busy(n)\n"
+            ]
+        )
+        _, parallel = observe(runner, lambda: runner.call("pooled", 3_000_000, timeout=120))
+        _, serial = observe(runner, lambda: runner.call("here", 3_000_000, timeout=120))
+        broken = runner.call("here", "not a number")
+    assert parallel.busy_processes() >= 2, parallel.describe()
+    assert serial.busy_processes() == 0 and serial.worker_cpu < 0.05, serial.describe()
+    assert isinstance(broken, Raised) and broken.is_a("TypeError")
+
+
+def test_cheat_files_say_what_they_do() -> None:
+    for path in CHEATS.glob("*.py"):
+        if path.name not in ("__init__.py", "kinds.py"):
+            assert re.match(r"# \S", path.read_text()), f"{path.name}: start with what it tries"

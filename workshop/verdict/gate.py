@@ -1,0 +1,134 @@
+"""The nbgrader preprocessor that makes a test cell's points depend on the judge's verdict.
+
+It runs in the grading process right after nbgrader executed the notebook (see
+``nbgrader_config.py``: ``Autograde.autograde_preprocessors``), before the grades are saved.
+nbgrader gives a test cell its points when the cell shows no error; this gate adds an error to
+every test cell that the judge did not pass, so a cell scores only with both: no error in the
+kernel and the judge's positive verdict. The judge gets the submitted answer cells' source from
+the notebook file, never from the kernel, so nothing an answer cell did in the kernel reaches it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from nbformat.notebooknode import NotebookNode, from_dict
+from nbgrader.preprocessors import NbGraderPreprocessor
+from traitlets import Integer
+
+from workshop.verdict.judge import PRIVATE_VARIABLE, SEED_VARIABLE
+
+DEFAULT_SEED = 20_260_101  # used when the grader sets no seed: regrading still reproduces
+OUTPUT_NAME = "WorkshopVerdict"
+
+
+def _meta(cell: NotebookNode) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def grading_seed() -> int:
+    """The seed hidden tests draw their inputs from: ``WORKSHOP_GRADING_SEED`` or the default."""
+    text = os.environ.get(SEED_VARIABLE, "").strip()
+    if not text:
+        return DEFAULT_SEED
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError(
+            f"{SEED_VARIABLE}={text!r} is not a whole number: set it to e.g. 12345"
+        ) from None
+
+
+def answer_sources(nb: NotebookNode) -> dict[str, str]:
+    """grade id -> source of each answer (solution) code cell, in notebook order."""
+    return {
+        _meta(cell)["grade_id"]: cell.source
+        for cell in nb.cells
+        if cell.cell_type == "code" and _meta(cell).get("solution")
+    }
+
+
+def graded_test_cells(nb: NotebookNode) -> list[NotebookNode]:
+    return [
+        cell
+        for cell in nb.cells
+        if cell.cell_type == "code" and _meta(cell).get("grade") and not _meta(cell).get("solution")
+    ]
+
+
+def judge_notebook(nb: NotebookNode, unit: str, timeout: float = 1800) -> dict[str, dict]:
+    """The judge's verdicts on a notebook of ``unit`` (without executing it), e.g. to check a
+    unit's verdicts against its solutions while writing them."""
+    gate = VerdictGate(timeout=int(timeout))
+    return gate._judge(_request(nb, unit))
+
+
+def _request(nb: NotebookNode, unit: str) -> dict:
+    return {
+        "unit": unit,
+        "answers": answer_sources(nb),
+        "cells": [_meta(cell)["grade_id"] for cell in graded_test_cells(nb)],
+        "seed": grading_seed(),
+        "private": os.environ.get(PRIVATE_VARIABLE) or None,
+    }
+
+
+class VerdictGate(NbGraderPreprocessor):
+    """Fail every autograded test cell that the out-of-kernel judge does not pass."""
+
+    timeout = Integer(1800, help="Seconds the judge may take for one notebook.").tag(config=True)
+
+    def preprocess(self, nb: NotebookNode, resources: dict):
+        cells = graded_test_cells(nb)
+        if not cells:
+            return nb, resources
+        verdicts = self._judge(_request(nb, resources["nbgrader"]["assignment"]))
+        for cell in cells:
+            grade_id = _meta(cell)["grade_id"]
+            verdict = verdicts.get(grade_id, {"passed": False, "message": "no verdict came back"})
+            cell.outputs.append(_output(verdict))
+        return nb, resources
+
+    def _judge(self, request: dict) -> dict[str, dict]:
+        try:
+            done = subprocess.run(
+                [sys.executable, "-I", "-m", "workshop.verdict.judge"],
+                input=json.dumps(request),
+                capture_output=True,
+                text=True,
+                timeout=self.timeout,
+                check=False,
+            )
+            if done.returncode != 0:
+                raise RuntimeError(f"exit status {done.returncode}: {done.stderr[-2000:]}")
+            return json.loads(done.stdout)["verdicts"]
+        except Exception as error:
+            self.log.error("The judge failed for %s: %s", request["unit"], error)
+            failed = {"passed": False, "message": f"the grader's judge failed: {error}"}
+            return dict.fromkeys(request["cells"], failed)
+
+
+def _output(verdict: dict) -> NotebookNode:
+    message = str(verdict.get("message", ""))
+    if verdict.get("passed"):
+        return from_dict(
+            {
+                "output_type": "stream",
+                "name": "stdout",
+                "text": f"Graded out of this kernel, on inputs drawn now: passed. {message}\n",
+            }
+        )
+    return from_dict(
+        {
+            "output_type": "error",
+            "ename": OUTPUT_NAME,
+            "evalue": message,
+            "traceback": [
+                f"{OUTPUT_NAME}: graded out of this kernel, on inputs drawn now, this cell "
+                f"failed: {message}"
+            ],
+        }
+    )

@@ -1,0 +1,184 @@
+"""05-numba: @njit, prange, and a compiled ufunc, each the learner's own."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from workshop.grading import check_close, check_equal
+from workshop.kernels import mandelbrot
+from workshop.verdict.judge import Trial
+from workshop.verdict.units.common import assert_own_code, assert_parallel, assert_speedup
+
+PREAMBLE = """
+import math
+import warnings
+
+import numba
+import numpy as np
+from numba import guvectorize, njit, prange, vectorize
+from numba.core.errors import NumbaWarning
+
+from workshop.hardware import c_compiler, small_mode, usable_cores
+from workshop.kernels import get_problem
+
+warnings.simplefilter("ignore", NumbaWarning)
+SMALL = small_mode()
+CORES = usable_cores()
+THREADS = min(max(CORES, 2), numba.config.NUMBA_NUM_THREADS)
+mandelbrot = get_problem("mandelbrot")
+SIZE = 128 if SMALL else 400
+SPEED_SIZE = 256 if SMALL else 800
+BALANCED = (-2.0, 0.6, -1.3, 1.3)
+
+
+def with_threads(func, threads):
+    def run(*args):
+        numba.set_num_threads(threads)
+        return func(*args)
+
+    run.__name__ = f"{func.__name__} on {threads} thread(s)"
+    return run
+
+
+def escape_python(c_re, c_im, max_iter):
+    z_re = z_im = 0.0
+    n = 0
+    while n < max_iter:
+        re2 = z_re * z_re
+        im2 = z_im * z_im
+        if re2 + im2 > 4.0:
+            break
+        z_im = 2.0 * z_re * z_im + c_im
+        z_re = re2 - im2 + c_re
+        n += 1
+    return n
+
+
+def _fraction_on(threads, *inputs):
+    return with_threads(inside_fraction, threads)(*inputs)
+
+
+def _reference_target():
+    return mandelbrot.implementation("c" if c_compiler() is not None else "numba")
+"""
+
+
+def windows(trial: Trial, count: int, size_range=(30, 90)) -> list[tuple]:
+    rng = trial.rng
+    chosen = []
+    for index in range(count):
+        x_min = float(rng.uniform(-2.2, 0.0))
+        y_min = float(rng.uniform(-1.4, 0.2))
+        width = float(10.0 ** rng.uniform(-2, 0.4))
+        size = int(rng.integers(*size_range))
+        window = (x_min, x_min + width, y_min, y_min + width, size, int(rng.integers(30, 200)))
+        if index == 0:  # float32 bounds, cast as the learner's function would be given them
+            window = (*(np.float32(v) for v in window[:4]), *window[4:])
+        chosen.append(window)
+    return chosen
+
+
+def validate(trial: Trial, target: str, inputs: tuple, *extra) -> None:
+    image = trial.value(target, *inputs, *extra)
+    mandelbrot.validate(image, tuple(float(v) for v in inputs[:4]) + tuple(inputs[4:]))
+
+
+def check_jit(trial: Trial) -> str:
+    assert_own_code(trial, "jit-solution", "mandelbrot_jit")
+    kind = trial.evaluate("", "type(mandelbrot_jit).__module__")
+    assert kind.startswith("numba"), (
+        "mandelbrot_jit is not compiled by Numba: decorate it with @njit"
+    )
+    for inputs in windows(trial, 4):
+        validate(trial, "mandelbrot_jit", inputs)
+    return "the learner's compiled image matches the reference on windows drawn now"
+
+
+def check_jit_speed(trial: Trial) -> str:
+    check_jit(trial)
+    inputs = mandelbrot.make_input(256)
+    validate(trial, "mandelbrot_jit", inputs)
+    return assert_speedup(trial, "mandelbrot_jit", "_reference_target()", inputs, 0.5)
+
+
+def _fraction(inputs: tuple) -> float:
+    return float(np.mean(mandelbrot.reference(*inputs) == inputs[-1]))
+
+
+def check_inside(trial: Trial) -> str:
+    assert_own_code(trial, "inside-fraction-solution", "inside_fraction")
+    for inputs in windows(trial, 4):
+        plain = tuple(float(v) for v in inputs[:4]) + tuple(inputs[4:])
+        for threads in (1, 2):
+            got = trial.value("_fraction_on", threads, *inputs)
+            check_close(
+                got, _fraction(plain), f"inside_fraction{plain} on {threads} thread(s)", atol=1e-3
+            )
+    return "fractions right on windows drawn now, on 1 and 2 threads"
+
+
+def check_inside_speed(trial: Trial) -> str:
+    source = trial.answer_source("inside-fraction-solution")
+    assert "parallel=True" in source.replace(" ", "") and "prange" in source, (
+        "inside_fraction is not parallel: compile it with @njit(parallel=True) and use prange"
+    )
+    assert_own_code(trial, "inside-fraction-solution", "inside_fraction")
+    inputs = (-2.0, 0.6, -1.3, 1.3, 500 + int(trial.rng.integers(0, 40)), 400)
+    expected = _fraction(inputs)
+    _, message = assert_parallel(
+        trial,
+        ("_fraction_on", (2, *inputs)),
+        ("_fraction_on", (1, *inputs)),
+        2,
+        kind="threads",
+        what="inside_fraction on 2 threads",
+        serial_runner=trial.runner,
+        verify=lambda value: check_close(value, expected, "the timed fraction", atol=1e-3),
+    )
+    return message
+
+
+def _ufunc_kind(trial: Trial) -> None:
+    source = trial.answer_source("ufunc-solution")
+    assert "vectorize" in source and not any(
+        bad in source for bad in ("np.vectorize", "numpy.vectorize", "frompyfunc")
+    ), "escape_ufunc should be compiled by Numba's @vectorize, not NumPy's np.vectorize"
+    kind = trial.evaluate("", "(type(escape_ufunc).__module__, type(escape_ufunc).__name__)")
+    assert kind in (("numpy", "ufunc"), ("numba.np.ufunc.dufunc", "DUFunc")), (
+        f"escape_ufunc is a {kind[0]}.{kind[1]}, not a compiled ufunc: use numba's @vectorize"
+    )
+    assert_own_code(trial, "ufunc-solution", "escape_ufunc and mandelbrot_ufunc")
+
+
+def check_ufunc(trial: Trial) -> str:
+    _ufunc_kind(trial)
+    for inputs in windows(trial, 3):
+        validate(trial, "mandelbrot_ufunc", inputs)
+    rng = trial.rng
+    c_re, c_im = rng.uniform(-2.0, 0.6, size=(1, 40)), rng.uniform(-1.3, 1.3, size=(40, 1))
+    reference = np.vectorize(mandelbrot._escape_python, otypes=[np.int32])
+    for cast in (np.float32, np.float64):
+        got = np.asarray(trial.value("escape_ufunc", c_re.astype(cast), c_im.astype(cast), 60))
+        check_equal(got.dtype, np.dtype(np.int32), f"the dtype of escape_ufunc on {cast.__name__}")
+        expected = reference(c_re.astype(cast).astype(float), c_im.astype(cast).astype(float), 60)
+        check_equal(got, expected, f"escape_ufunc on {cast.__name__} inputs drawn now")
+    return "the compiled ufunc is right on points drawn now"
+
+
+def check_ufunc_speed(trial: Trial) -> str:
+    _ufunc_kind(trial)
+    inputs = mandelbrot.make_input(128)
+    validate(trial, "mandelbrot_ufunc", inputs)
+    return assert_speedup(
+        trial, "mandelbrot_ufunc", "mandelbrot.implementation('numpy')", inputs, 2
+    )
+
+
+CHECKS = {
+    "jit-test": check_jit,
+    "jit-speed-test": check_jit_speed,
+    "inside-fraction-test": check_inside,
+    "inside-fraction-speed-test": check_inside_speed,
+    "ufunc-test": check_ufunc,
+    "ufunc-speed-test": check_ufunc_speed,
+}
