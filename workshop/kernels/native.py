@@ -93,11 +93,15 @@ def compile_program(name: str) -> Path:
         return target
 
 
-def run_program(name: str, *args: object, timeout: float | None = 600.0) -> bytes:
-    """Run the compiled ``name`` with ``args`` and return its standard output as bytes."""
+def run_program(
+    name: str, *args: object, timeout: float | None = 600.0, input: bytes | None = None
+) -> bytes:
+    """Run the compiled ``name`` with ``args`` (``input`` on its standard input, if given)
+    and return its standard output as bytes."""
     program = compile_program(name)
     result = subprocess.run(
         [str(program), *(str(a) for a in args)],
+        input=input,
         capture_output=True,
         check=False,
         timeout=timeout,

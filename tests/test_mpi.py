@@ -1,0 +1,125 @@
+"""Real MPI with 2 ranks (the MPICH wheel's mpiexec): the domain-decomposed heat equation is
+bitwise equal to serial NumPy, uneven splits included; a deadlock ends at its timeout and its
+Sendrecv fix finishes; a rank that raises ends the job with its error shown; nothing is left
+running; ipyparallel MPI engines run collectives and the heat equation on any worker count."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+import numpy as np
+import psutil
+import pytest
+
+from workshop import mpi
+
+pytestmark = pytest.mark.skipif(mpi.unavailable_reason() is not None, reason="no MPI here")
+
+
+def _mpi_processes() -> list[str]:
+    names = ("mpiexec", "hydra_pmi_proxy", "hydra")
+    found = []
+    for proc in psutil.process_iter(["pid", "name", "cmdline", "status"]):
+        if proc.info["status"] == psutil.STATUS_ZOMBIE:  # exited; init reaps it in its own time
+            continue
+        cmd = " ".join(proc.info["cmdline"] or [])
+        if any(n in (proc.info["name"] or "") for n in names) or "-m mpi4py" in cmd:
+            found.append(f"{proc.info['pid']} {cmd}")
+    return found
+
+
+@pytest.fixture
+def nothing_left():
+    before = set(_mpi_processes())
+    yield
+    left = [p for p in _mpi_processes() if p not in before]
+    assert not left, f"MPI processes left running: {left}"
+
+
+def test_info_names_the_library_and_mpiexec():
+    from workshop.hardware import report
+
+    line = dict(report().lines())["MPI"]
+    assert "MPICH" in line or "Intel" in line or "Open MPI" in line, line
+    assert mpi.mpiexec() in line
+    assert "slurm" not in mpi.mpiexec()
+
+
+@pytest.mark.parametrize(("ranks", "layout", "size"), [(2, "1d", 11), (2, "2d", 10), (3, "2d", 13)])
+def test_heat_mpi_is_bitwise_serial(ranks, layout, size, nothing_left):
+    result = mpi.run(
+        ["-m", "workshop.kernels.heat_mpi", "--size", size, "--steps", 7,
+         "--layout", layout, "--check"],
+        ranks,
+        timeout=120,
+    )  # fmt: skip
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["bitwise_equal"] is True
+    assert report["ranks"] == ranks and report["halo_bytes"] > 0
+
+
+def test_too_many_ranks_names_the_limit(nothing_left):
+    with pytest.raises(mpi.MPIJobError, match=r"at most 3 ranks along a side"):
+        mpi.run(["-m", "workshop.kernels.heat_mpi", "--size", 3, "--layout", "1d"], 4, timeout=60)
+
+
+DEADLOCK = """
+import sys
+import numpy as np
+from mpi4py import MPI
+comm = MPI.COMM_WORLD
+other = 1 - comm.rank
+mine, theirs = np.full(1_000_000, comm.rank, dtype=float), np.empty(1_000_000)
+if sys.argv[1] == "send-first":  # both ranks send first: each waits for the other to receive
+    comm.Send(mine, dest=other)
+    comm.Recv(theirs, source=other)
+else:
+    comm.Sendrecv(mine, dest=other, recvbuf=theirs, source=other)
+assert theirs[0] == other
+print("exchanged", comm.rank)
+"""
+
+
+def test_deadlock_ends_at_timeout_and_sendrecv_fixes_it(tmp_path, nothing_left):
+    script = tmp_path / "exchange.py"
+    script.write_text(textwrap.dedent(DEADLOCK))
+    with pytest.raises(mpi.MPIJobError, match="did not finish within 5 s"):
+        mpi.run([script, "send-first"], 2, timeout=5)
+    fixed = mpi.run([script, "sendrecv"], 2, timeout=60)
+    assert sorted(fixed.stdout.split("\n")[:2]) == ["exchanged 0", "exchanged 1"]
+
+
+def test_a_rank_that_raises_ends_the_job_with_its_error(tmp_path, nothing_left):
+    script = tmp_path / "fails.py"
+    script.write_text(
+        "from mpi4py import MPI\n"
+        "comm = MPI.COMM_WORLD\n"
+        "if comm.rank == 1:\n"
+        "    raise ValueError('rank 1 found a negative temperature')\n"
+        "comm.recv(source=1)  # rank 0 would wait forever without the abort\n"
+    )
+    with pytest.raises(mpi.MPIJobError, match="rank 1 found a negative temperature"):
+        mpi.run([script], 2, timeout=60)
+
+
+@pytest.mark.slow
+def test_mpi_engines_run_collectives_and_heat(nothing_left):
+    from workshop.kernels import heat
+    from workshop.kernels.mpi_engines import MPIEngines
+
+    with MPIEngines(2) as engines:
+        assert sorted(engines.engine_of_rank) == [0, 1]
+        view = engines.cluster.client[:]  # what %%px runs on: code sent as text
+        view.execute(
+            "from mpi4py import MPI; total = MPI.COMM_WORLD.allreduce(MPI.COMM_WORLD.rank + 1)",
+            block=True,
+        )
+        assert view.pull("total", block=True) == [3, 3]
+        u0, steps = heat.make_input(23, 4)
+        expected = heat.heat_numpy(u0, steps)
+        for workers in (2, 1, 2):  # changing the worker count restarts nothing
+            grid, run = engines.heat(u0, steps, workers)
+            assert np.array_equal(grid, expected) and run["ranks"] == workers
+        with pytest.raises(ValueError, match=r"workers must be in \[1, 2\]"):
+            engines.heat(u0, steps, 3)

@@ -1,0 +1,258 @@
+"""The 2-D heat equation: a coarse-grained parallel problem whose neighbours must talk.
+
+An ``N`` x ``N`` grid of temperatures ``u`` evolves for ``steps`` explicit time steps of the
+5-point stencil::
+
+    u_new[i, j] = u[i, j] + ALPHA * (u[i-1, j] + u[i+1, j] + u[i, j-1] + u[i, j+1] - 4 u[i, j])
+
+on every interior point; the outermost rows and columns are fixed (Dirichlet boundaries). Every
+implementation evaluates that expression in the same order, so the serial ones agree to the last
+bit with NumPy wherever the compiler keeps the order (the MPI one always does: it runs the same
+NumPy expression on each rank's block). Each step reads one grid and writes the other, so the
+stencil moves at least ``2 * 8 * N * N`` bytes for ``7 * (N - 2) ** 2`` flops: about 0.44 flop per
+byte, far below what a core can compute per byte it loads. It is memory-bound, and
+``achieved_bandwidth`` says how close an implementation comes to the memory's limit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from workshop.kernels import native
+from workshop.kernels.compiled import cython_module, cython_parallel_reason, cython_reason
+from workshop.kernels.registry import Problem, add_problem
+from workshop.kernels.threads import numba_threads
+
+__all__ = [
+    "ALPHA",
+    "FLOPS_PER_POINT",
+    "HEAT",
+    "STEPS",
+    "achieved_bandwidth",
+    "bytes_moved",
+    "heat_numpy",
+    "make_input",
+    "validate",
+]
+
+#: Diffusion number ``D dt / dx**2``; the explicit scheme is stable for ALPHA <= 0.25.
+ALPHA = 0.2
+#: Time steps per run: enough that one run is dominated by the stencil, not by set-up.
+STEPS = 20
+SEED = 20261130
+FLOPS_PER_POINT = 7  # 3 adds, 1 multiply and 1 subtract in the bracket, then * ALPHA, + u
+#: Relative difference allowed against the NumPy reference (compilers may reorder, e.g. FMA).
+TOLERANCE = 1e-12
+
+
+def make_input(size: int, steps: int = STEPS) -> tuple[np.ndarray, int]:
+    """``(u0, steps)``: a ``size`` x ``size`` float64 grid and the number of time steps.
+
+    The interior is seeded noise in [0, 1); the boundary is fixed: the top row hot (1.0),
+    the bottom row cold (0.0), the sides 0.5.
+    """
+    if size < 3:
+        raise ValueError(f"the heat grid needs at least 3 x 3 points, not {size} x {size}")
+    u0 = np.random.default_rng(SEED).random((size, size))
+    u0[0, :] = 1.0
+    u0[-1, :] = 0.0
+    u0[1:-1, 0] = 0.5
+    u0[1:-1, -1] = 0.5
+    return u0, int(steps)
+
+
+def check_grid(u0: np.ndarray, steps: int) -> None:
+    """ValueError unless ``u0`` is a square float64 grid of at least 3 x 3 and ``steps >= 0``."""
+    if not isinstance(u0, np.ndarray) or u0.ndim != 2 or u0.shape[0] != u0.shape[1]:
+        raise ValueError(f"u0 must be a square 2-D NumPy array, not {getattr(u0, 'shape', u0)!r}")
+    if u0.shape[0] < 3 or u0.dtype != np.float64:
+        raise ValueError(f"u0 must be float64 and at least 3 x 3, not {u0.dtype} {u0.shape}")
+    if isinstance(steps, bool) or int(steps) != steps or steps < 0:
+        raise ValueError(f"steps must be a whole number >= 0, not {steps!r}")
+
+
+def bytes_moved(size: int, steps: int) -> int:
+    """The least memory traffic of ``steps`` steps on a ``size`` x ``size`` grid, in bytes:
+    each step reads one grid of float64 and writes the other (caches hold the neighbours)."""
+    return 2 * 8 * size * size * steps
+
+
+def achieved_bandwidth(size: int, steps: int, seconds: float) -> float:
+    """Bytes per second a run of ``seconds`` moved by that count (compare with STREAM)."""
+    return bytes_moved(size, steps) / seconds
+
+
+def validate(result: np.ndarray, inputs: tuple) -> None:
+    """Compare with the NumPy reference: shape, fixed boundary, and every point to 1e-12."""
+    u0, steps = inputs
+    result = np.asarray(result)
+    if result.shape != u0.shape:
+        raise AssertionError(f"expected a grid of shape {u0.shape}, got {result.shape}")
+    if result.dtype != np.float64:
+        raise AssertionError(f"expected float64 temperatures, got {result.dtype}")
+    edge = np.ones(u0.shape, dtype=bool)
+    edge[1:-1, 1:-1] = False
+    if not np.array_equal(result[edge], u0[edge]):
+        raise AssertionError("the boundary changed: its rows and columns must stay fixed")
+    expected = heat_numpy(u0, steps)
+    if not np.allclose(result, expected, rtol=TOLERANCE, atol=TOLERANCE):
+        bad = np.argwhere(~np.isclose(result, expected, rtol=TOLERANCE, atol=TOLERANCE))
+        i, j = bad[0]
+        raise AssertionError(
+            f"{len(bad)} of {result.size} points differ from the NumPy reference; first at "
+            f"({i}, {j}): {result[i, j]!r} instead of {expected[i, j]!r}"
+        )
+
+
+# --- NumPy: one whole-array expression per step ------------------------------------------------
+
+
+def step_numpy(u: np.ndarray, new: np.ndarray) -> None:
+    """One time step from ``u`` into ``new`` (interior only; ``new``'s boundary is left as is)."""
+    new[1:-1, 1:-1] = u[1:-1, 1:-1] + ALPHA * (
+        u[:-2, 1:-1] + u[2:, 1:-1] + u[1:-1, :-2] + u[1:-1, 2:] - 4.0 * u[1:-1, 1:-1]
+    )
+
+
+def heat_numpy(u0: np.ndarray, steps: int) -> np.ndarray:
+    """``steps`` steps with NumPy slicing: the reference every other implementation matches."""
+    u, new = u0.copy(), u0.copy()
+    for _ in range(steps):
+        step_numpy(u, new)
+        u, new = new, u
+    return u
+
+
+# --- Numba: the loops, compiled; one row per thread in the parallel version -------------------
+
+
+@njit(cache=True)
+def heat_numba_kernel(u0, steps):
+    n = u0.shape[0]
+    u = u0.copy()
+    new = u0.copy()
+    for _ in range(steps):
+        for i in range(1, n - 1):
+            for j in range(1, n - 1):
+                c = u[i, j]
+                new[i, j] = c + ALPHA * (
+                    u[i - 1, j] + u[i + 1, j] + u[i, j - 1] + u[i, j + 1] - 4.0 * c
+                )
+        u, new = new, u
+    return u
+
+
+@njit(cache=True, parallel=True)
+def heat_numba_parallel_kernel(u0, steps):
+    n = u0.shape[0]
+    u = u0.copy()
+    new = u0.copy()
+    for _ in range(steps):
+        for i in prange(1, n - 1):
+            for j in range(1, n - 1):
+                c = u[i, j]
+                new[i, j] = c + ALPHA * (
+                    u[i - 1, j] + u[i + 1, j] + u[i, j - 1] + u[i, j + 1] - 4.0 * c
+                )
+        u, new = new, u
+    return u
+
+
+def heat_numba(u0: np.ndarray, steps: int) -> np.ndarray:
+    return heat_numba_kernel(u0, steps)
+
+
+def heat_numba_parallel(u0: np.ndarray, steps: int, *, workers: int) -> np.ndarray:
+    with numba_threads(workers):
+        return heat_numba_parallel_kernel(u0, steps)
+
+
+# --- Cython and C -------------------------------------------------------------------------------
+
+
+def _cython_reason() -> str | None:
+    return cython_reason("heat_cy")
+
+
+def _cython_parallel_reason() -> str | None:
+    return cython_parallel_reason("heat_cy")
+
+
+def heat_cython(u0: np.ndarray, steps: int) -> np.ndarray:
+    return cython_module("heat_cy").heat(np.ascontiguousarray(u0), steps, ALPHA)
+
+
+def heat_cython_parallel(u0: np.ndarray, steps: int, *, workers: int) -> np.ndarray:
+    return cython_module("heat_cy").heat_parallel(np.ascontiguousarray(u0), steps, ALPHA, workers)
+
+
+def heat_c(u0: np.ndarray, steps: int) -> np.ndarray:
+    """The plain C program: the grid goes in on its standard input and comes back on its output.
+
+    Its time includes that copy through a pipe (two grids), which the in-process kernels skip.
+    """
+    size = u0.shape[0]
+    raw = native.run_program(
+        "heat", size, steps, repr(ALPHA), input=np.ascontiguousarray(u0).tobytes()
+    )
+    return np.frombuffer(raw, dtype=np.float64).reshape(size, size).copy()
+
+
+def reference(u0: np.ndarray, steps: int) -> np.ndarray:
+    """The trusted serial answer: NumPy slicing."""
+    return heat_numpy(u0, steps)
+
+
+HEAT = add_problem(
+    Problem(
+        name="heat",
+        title="2-D heat equation (5-point stencil)",
+        size_label="grid points per side",
+        min_size=3,
+        max_size=8_192,
+        default_size=2_048,
+        small_size=128,
+        make_input_func=make_input,
+        reference_func=reference,
+        validate_func=validate,
+        work_exponent=2.0,
+    )
+)
+
+# --- the implementations, in teaching order ---------------------------------------------------
+
+HEAT.register("numpy", "NumPy slicing", "numpy")(heat_numpy)
+HEAT.register("numba", "Numba @njit", "numba")(heat_numba)
+HEAT.register("numba-parallel", "Numba prange", "numba", parallel=True, threaded=True)(
+    heat_numba_parallel
+)
+HEAT.register("cython", "Cython typed loops", "cython", requires=_cython_reason)(heat_cython)
+HEAT.register(
+    "cython-parallel",
+    "Cython prange (OpenMP)",
+    "cython",
+    parallel=True,
+    threaded=True,
+    requires=_cython_parallel_reason,
+)(heat_cython_parallel)
+HEAT.register("c", "Plain C (-O3)", "c", requires=native.unavailable_reason)(heat_c)
+
+
+def _mpi_reason() -> str | None:
+    from workshop.mpi import unavailable_reason
+
+    return unavailable_reason()
+
+
+@HEAT.register(
+    "mpi",
+    "MPI ranks on ipyparallel MPI engines, Sendrecv halos",
+    "engines",
+    parallel=True,
+    requires=_mpi_reason,
+)
+def heat_mpi_engines(u0: np.ndarray, steps: int, *, workers: int) -> np.ndarray:
+    from workshop.kernels.mpi_engines import shared_mpi_engines
+
+    return shared_mpi_engines().heat(u0, steps, workers)[0]

@@ -1,0 +1,106 @@
+"""MPI programs on ipyparallel MPI engines (``ipp.Cluster(engines="mpi")``), started once.
+
+Every engine is one rank of one ``COMM_WORLD``. At start-up each splits it into the
+communicators of its first ``k`` ranks (``Comm.Split``), so a run on ``k`` workers uses ranks
+``0 .. k-1`` and changing the worker count restarts nothing. Engine ids are ipyparallel's
+numbering and are not MPI ranks: the map between them is asked of the engines.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import numpy as np
+
+__all__ = ["MPIEngines", "shared_mpi_engines"]
+
+
+class MPIEngines:
+    """``n`` MPI engines (default: at least 2, at least the usable cores) and their rank map."""
+
+    def __init__(self, n: int | None = None, **kwargs: Any) -> None:
+        from workshop.hardware import usable_cores
+
+        self.n = max(2, usable_cores()) if n is None else n
+        self._kwargs = kwargs
+        self.cluster: Any = None  # workshop.cluster.EngineCluster
+        self.engine_of_rank: dict[int, int] = {}
+
+    @property
+    def running(self) -> bool:
+        return self.cluster is not None and self.cluster.running
+
+    def start(self) -> MPIEngines:
+        """Start the engines under ``mpiexec`` and split their communicators (about 10 s)."""
+        from workshop.kernels import heat_mpi
+        from workshop.mpi import mpi_cluster
+
+        if self.running:
+            return self
+        self.cluster = mpi_cluster(self.n, **self._kwargs).start()
+        try:
+            ids = self.cluster.engine_ids
+            results = [self.cluster.client[eid].apply_async(heat_mpi.engine_setup) for eid in ids]
+            ranks = self.cluster.gather(results, targets=ids)
+            self.engine_of_rank = {rank: eid for eid, rank in zip(ids, ranks, strict=True)}
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        """Stop the engines and their ``mpiexec``; nothing is left running."""
+        if self.cluster is not None:
+            self.cluster.stop()
+        self.cluster = None
+        self.engine_of_rank = {}
+
+    def __enter__(self) -> MPIEngines:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def check_workers(self, workers: int) -> int:
+        if isinstance(workers, bool) or int(workers) != workers or not 1 <= workers <= self.n:
+            raise ValueError(
+                f"workers must be in [1, {self.n}]: there are {self.n} MPI engines, not {workers!r}"
+            )
+        return int(workers)
+
+    def heat(
+        self, u0: np.ndarray, steps: int, workers: int, dims: tuple[int, int] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        """The heat equation on ranks ``0 .. workers-1``; returns ``(grid, measured split)``."""
+        from workshop.kernels import heat_mpi
+
+        workers = self.check_workers(workers)
+        heat_mpi.decompose(u0.shape[0], workers, dims)  # refuse here, before any rank waits
+        self.start()
+        targets = [self.engine_of_rank[rank] for rank in range(workers)]
+        results = [
+            self.cluster.client[eid].apply_async(
+                heat_mpi.engine_heat, workers, u0 if rank == 0 else None, steps, dims
+            )
+            for rank, eid in enumerate(targets)
+        ]
+        grid, run = self.cluster.gather(results, targets=targets)[0]
+        return grid, run
+
+
+_shared: MPIEngines | None = None
+_lock = threading.Lock()
+
+
+def shared_mpi_engines(n: int | None = None) -> MPIEngines:
+    """The process-wide MPI engines the ``mpi`` implementations use, started on first use
+    (stopped at exit with every other cluster)."""
+    global _shared
+    with _lock:
+        if _shared is not None and n is not None and n != _shared.n:
+            _shared.stop()
+            _shared = None
+        if _shared is None:
+            _shared = MPIEngines(n)
+        return _shared.start()
