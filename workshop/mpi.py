@@ -10,6 +10,7 @@ job that outlives its timeout (a deadlock) is killed with every rank: nothing is
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import shutil
@@ -131,10 +132,8 @@ def _kill_session(process: subprocess.Popen) -> None:
             continue
     for sig in (signal.SIGTERM, signal.SIGKILL):
         for proc in members:
-            try:
+            with contextlib.suppress(psutil.Error):
                 proc.send_signal(sig)
-            except psutil.Error:
-                pass
         members = psutil.wait_procs(members, timeout=3)[1]
         if not members:
             break
@@ -201,7 +200,9 @@ def run(
 def _tail(stdout: str, stderr: str, lines: int = 30) -> str:
     out = "\n".join(stdout.strip().splitlines()[-lines:]) or "(nothing)"
     err = "\n".join(stderr.strip().splitlines()[-lines:]) or "(nothing)"
-    return f"--- standard output (last lines) ---\n{out}\n--- standard error (last lines) ---\n{err}"
+    return (
+        f"--- standard output (last lines) ---\n{out}\n--- standard error (last lines) ---\n{err}"
+    )
 
 
 def mpi_cluster(n: int = 2, **kwargs: Any) -> Any:

@@ -18,6 +18,7 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -35,6 +36,7 @@ __all__ = [
     "exchange_halos",
     "heat_mpi",
     "main",
+    "on_subcomm",
 ]
 
 
@@ -124,7 +126,9 @@ def exchange_halos(cart: Any, u: np.ndarray) -> int:
     incoming = np.empty(u.shape[0] - 2)
     for edge, dest, halo, source, tag in ((1, left, -1, right, 2), (-2, right, 0, left, 3)):
         outgoing = np.ascontiguousarray(u[1:-1, edge])
-        cart.Sendrecv(outgoing, dest=dest, sendtag=tag, recvbuf=incoming, source=source, recvtag=tag)
+        cart.Sendrecv(
+            outgoing, dest=dest, sendtag=tag, recvbuf=incoming, source=source, recvtag=tag
+        )
         if source != MPI.PROC_NULL:
             u[1:-1, halo] = incoming
         if dest != MPI.PROC_NULL:
@@ -189,17 +193,24 @@ def _gather(cart: Any, plan: Decomposition, u: np.ndarray) -> np.ndarray | None:
 
 
 def heat_mpi(
-    comm: Any, u0: np.ndarray | None, steps: int, dims: tuple[int, int] | None = None
+    comm: Any,
+    u0: np.ndarray | None,
+    steps: int,
+    dims: tuple[int, int] | None = None,
+    exchange: Callable[[Any, np.ndarray], Any] | None = None,
 ) -> tuple[np.ndarray | None, HeatRun]:
     """Run the heat equation on every rank of ``comm`` (collective: all ranks must call it).
 
     ``u0`` is read on rank 0 only (the others may pass None). Returns ``(grid, run)``: the final
     grid on rank 0 (None elsewhere) and the measured split of time into compute and halo
-    exchange. Raises the same ValueError on every rank for a grid too small for the ranks.
+    exchange. ``exchange(cart, u)`` replaces ``exchange_halos`` (e.g. a learner's own; the
+    bytes it sends are then not counted). Raises the same ValueError on every rank for a grid too small for the ranks.
     """
     from mpi4py import MPI
 
-    n, steps = comm.bcast((None if u0 is None else u0.shape[0], int(steps)) if comm.rank == 0 else None)
+    n, steps = comm.bcast(
+        (None if u0 is None else u0.shape[0], int(steps)) if comm.rank == 0 else None
+    )
     plan = decompose(n, comm.size, dims)
     cart = comm.Create_cart(plan.dims, periods=[False, False], reorder=False)
     try:
@@ -212,7 +223,10 @@ def heat_mpi(
         sent = 0
         for _ in range(steps):
             t0 = time.perf_counter()
-            sent += exchange_halos(cart, u)
+            if exchange is None:
+                sent += exchange_halos(cart, u)
+            else:
+                exchange(cart, u)
             t1 = time.perf_counter()
             _step(u, new, rows, cols)
             compute += time.perf_counter() - t1
@@ -239,10 +253,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m workshop.kernels.heat_mpi")
     parser.add_argument("--size", type=int, default=256, help="grid points per side")
     parser.add_argument("--steps", type=int, default=STEPS, help="time steps")
-    parser.add_argument("--layout", choices=("1d", "2d"), default="2d",
-                        help="strips of rows (1d) or MPI's squarest grid of blocks (2d)")
-    parser.add_argument("--check", action="store_true",
-                        help="compare bitwise with serial NumPy on rank 0 (exit 1 if not equal)")
+    parser.add_argument(
+        "--layout",
+        choices=("1d", "2d"),
+        default="2d",
+        help="strips of rows (1d) or MPI's squarest grid of blocks (2d)",
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="compare bitwise with serial NumPy on rank 0 (exit 1 if not equal)",
+    )
     args = parser.parse_args(argv)
     comm = MPI.COMM_WORLD
     dims = (comm.size, 1) if args.layout == "1d" else None
@@ -276,6 +297,11 @@ def engine_setup() -> int:
     for k in range(1, world.size + 1):
         _SUBCOMMS[k] = world.Split(0 if world.rank < k else MPI.UNDEFINED, key=world.rank)
     return world.rank
+
+
+def on_subcomm(workers: int, func: Any, *args: Any) -> Any:
+    """``func(comm, *args)`` with the communicator of the first ``workers`` ranks."""
+    return func(_SUBCOMMS[workers], *args)
 
 
 def engine_heat(

@@ -69,6 +69,24 @@ class MPIEngines:
             )
         return int(workers)
 
+    def run(self, func: Any, *args: Any, workers: int | None = None) -> list[Any]:
+        """``func(comm, *args)`` on ranks ``0 .. workers-1`` (default: all), where ``comm`` is the
+        communicator of exactly those ranks; returns the results in rank order.
+
+        ``func`` may be defined in a notebook (ipyparallel sends its code). A rank that raises
+        raises here with that rank's error; waiting is bounded by the cluster's task timeout.
+        """
+        from workshop.kernels import heat_mpi
+
+        workers = self.n if workers is None else self.check_workers(workers)
+        self.start()
+        targets = [self.engine_of_rank[rank] for rank in range(workers)]
+        results = [
+            self.cluster.client[eid].apply_async(heat_mpi.on_subcomm, workers, func, *args)
+            for eid in targets
+        ]
+        return self.cluster.gather(results, targets=targets)
+
     def heat(
         self, u0: np.ndarray, steps: int, workers: int, dims: tuple[int, int] | None = None
     ) -> tuple[np.ndarray, dict[str, Any]]:
