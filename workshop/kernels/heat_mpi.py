@@ -37,6 +37,9 @@ __all__ = [
     "heat_mpi",
     "main",
     "on_subcomm",
+    "row_block_of",
+    "strips_with",
+    "with_row_block",
 ]
 
 
@@ -260,6 +263,13 @@ def main(argv: list[str] | None = None) -> int:
         help="strips of rows (1d) or MPI's squarest grid of blocks (2d)",
     )
     parser.add_argument(
+        "--dims",
+        type=int,
+        nargs=2,
+        metavar=("ROWS", "COLUMNS"),
+        help="the process grid, e.g. 4 1 (overrides --layout)",
+    )
+    parser.add_argument(
         "--check",
         action="store_true",
         help="compare bitwise with serial NumPy on rank 0 (exit 1 if not equal)",
@@ -267,6 +277,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     comm = MPI.COMM_WORLD
     dims = (comm.size, 1) if args.layout == "1d" else None
+    if args.dims:
+        dims = tuple(args.dims)
     u0 = make_input(args.size, args.steps)[0] if comm.rank == 0 else None
     grid, run = heat_mpi(comm, u0, args.steps, dims)
     if comm.rank != 0:
@@ -302,6 +314,25 @@ def engine_setup() -> int:
 def on_subcomm(workers: int, func: Any, *args: Any) -> Any:
     """``func(comm, *args)`` with the communicator of the first ``workers`` ranks."""
     return func(_SUBCOMMS[workers], *args)
+
+
+def strips_with(
+    comm: Any, u0: np.ndarray, steps: int, exchange: Callable[[Any, np.ndarray], Any]
+) -> np.ndarray | None:
+    """The heat equation in strips of rows (``dims = (ranks, 1)``) with the halo exchange
+    ``exchange(comm, u)`` of a learner: the whole grid on rank 0, None elsewhere."""
+    return heat_mpi(comm, u0 if comm.rank == 0 else None, steps, (comm.size, 1), exchange)[0]
+
+
+def row_block_of(comm: Any, grid: np.ndarray) -> np.ndarray:
+    """This rank's strip of rows of ``grid`` (sizes differ by at most one row)."""
+    start, stop = blocks(grid.shape[0], comm.size)[comm.rank]
+    return grid[start:stop].copy()
+
+
+def with_row_block(comm: Any, grid: np.ndarray, func: Callable[[Any, np.ndarray], Any]) -> Any:
+    """``func(comm, block)`` with this rank's strip of rows of ``grid``."""
+    return func(comm, row_block_of(comm, grid))
 
 
 def engine_heat(
