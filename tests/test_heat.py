@@ -77,3 +77,23 @@ def test_decomposition_refuses_more_ranks_than_rows():
         decompose(5, 6, (6, 1))
     with pytest.raises(ValueError, match="multiply"):
         decompose(5, 4, (3, 1))
+
+
+def test_stream_bandwidth_is_measured_once_and_cached(tmp_path, monkeypatch):
+    from workshop import bandwidth
+    from workshop.kernels import native
+
+    if native.unavailable_reason():
+        pytest.skip(native.unavailable_reason())
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))  # the user's cache stays as it is
+    monkeypatch.setenv("WORKSHOP_SMALL", "1")
+    monkeypatch.setattr(bandwidth, "SMALL_ELEMENTS", 1 << 20)
+    monkeypatch.setattr(bandwidth, "REPEATS", 3)
+    first = bandwidth.stream_bandwidth(refresh=True)
+    assert 1e8 < first < 1e13, f"{first:.3g} bytes/s is no memory's bandwidth"
+    monkeypatch.setattr(native, "run_program", lambda *a, **k: pytest.fail("measured again"))
+    assert bandwidth.stream_bandwidth() == first
+    line = heat.roofline_of(1000, 10, 0.16)
+    assert line.bytes_per_second == pytest.approx(1e9)
+    assert line.fraction_of_stream == pytest.approx(1e9 / first)
+    assert line.flops_per_byte == pytest.approx(7 * 998**2 / (16 * 1000**2))

@@ -16,6 +16,10 @@ byte, far below what a core can compute per byte it loads. It is memory-bound, a
 
 from __future__ import annotations
 
+import ctypes
+import functools
+from typing import Any
+
 import numpy as np
 from numba import njit, prange
 
@@ -31,8 +35,10 @@ __all__ = [
     "STEPS",
     "achieved_bandwidth",
     "bytes_moved",
+    "flops",
     "heat_numpy",
     "make_input",
+    "roofline_of",
     "validate",
 ]
 
@@ -187,16 +193,21 @@ def heat_cython_parallel(u0: np.ndarray, steps: int, *, workers: int) -> np.ndar
     return cython_module("heat_cy").heat_parallel(np.ascontiguousarray(u0), steps, ALPHA, workers)
 
 
-def heat_c(u0: np.ndarray, steps: int) -> np.ndarray:
-    """The plain C program: the grid goes in on its standard input and comes back on its output.
+@functools.cache
+def _c_library() -> ctypes.CDLL:
+    library = ctypes.CDLL(str(native.compile_library("heat")))
+    library.heat_run.restype = ctypes.c_int64
+    pointer = np.ctypeslib.ndpointer(dtype=np.float64, flags="C_CONTIGUOUS")
+    library.heat_run.argtypes = [pointer, pointer, ctypes.c_int64, ctypes.c_int64, ctypes.c_double]
+    return library
 
-    Its time includes that copy through a pipe (two grids), which the in-process kernels skip.
-    """
-    size = u0.shape[0]
-    raw = native.run_program(
-        "heat", size, steps, repr(ALPHA), input=np.ascontiguousarray(u0).tobytes()
-    )
-    return np.frombuffer(raw, dtype=np.float64).reshape(size, size).copy()
+
+def heat_c(u0: np.ndarray, steps: int) -> np.ndarray:
+    """The plain C loop (``c/heat.c``, a shared library), on copies of ``u0``."""
+    u = np.array(u0, dtype=np.float64, order="C", copy=True)
+    scratch = u.copy()
+    where = _c_library().heat_run(u, scratch, u.shape[0], int(steps), ALPHA)
+    return scratch if where else u
 
 
 def reference(u0: np.ndarray, steps: int) -> np.ndarray:
@@ -256,3 +267,15 @@ def heat_mpi_engines(u0: np.ndarray, steps: int, *, workers: int) -> np.ndarray:
     from workshop.kernels.mpi_engines import shared_mpi_engines
 
     return shared_mpi_engines().heat(u0, steps, workers)[0]
+
+
+def flops(size: int, steps: int) -> int:
+    """Floating-point operations of ``steps`` steps on a ``size`` x ``size`` grid."""
+    return FLOPS_PER_POINT * (size - 2) ** 2 * steps
+
+
+def roofline_of(size: int, steps: int, seconds: float) -> Any:
+    """A run of ``seconds`` against the measured memory bandwidth (``workshop.bandwidth``)."""
+    from workshop.bandwidth import roofline
+
+    return roofline(bytes_moved(size, steps), flops(size, steps), seconds)
