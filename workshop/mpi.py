@@ -120,22 +120,31 @@ def require_mpi() -> str:
 
 
 def _kill_session(process: subprocess.Popen) -> None:
-    """Kill ``process``'s whole session (mpiexec, its proxies, every rank) and reap it."""
+    """Kill ``process`` (mpiexec) with every process below it and in its session, and reap it.
+
+    Hydra starts each proxy and rank in a session of its own, so the tree below mpiexec is
+    collected first; a rank orphaned by a dead proxy is still found by its session or parent.
+    """
     import psutil
 
-    members = []
+    members: dict[int, psutil.Process] = {}
+    try:
+        root = psutil.Process(process.pid)
+        members[root.pid] = root
+        members.update((child.pid, child) for child in root.children(recursive=True))
+    except psutil.NoSuchProcess:
+        pass
     for proc in psutil.process_iter(["pid"]):
-        try:
-            if os.getsid(proc.pid) == process.pid:
-                members.append(proc)
-        except (ProcessLookupError, PermissionError, psutil.Error):
-            continue
+        with contextlib.suppress(OSError, psutil.Error):
+            if os.getsid(proc.pid) in (process.pid, *members):
+                members.setdefault(proc.pid, proc)
+    alive = list(members.values())
     for sig in (signal.SIGTERM, signal.SIGKILL):
-        for proc in members:
+        for proc in alive:
             with contextlib.suppress(psutil.Error):
                 proc.send_signal(sig)
-        members = psutil.wait_procs(members, timeout=3)[1]
-        if not members:
+        alive = psutil.wait_procs(alive, timeout=3)[1]
+        if not alive:
             break
     if process.poll() is None:
         try:
