@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import textwrap
+import uuid
 
 import numpy as np
 import psutil
@@ -15,25 +16,30 @@ import pytest
 from workshop import mpi
 
 pytestmark = pytest.mark.skipif(mpi.unavailable_reason() is not None, reason="no MPI here")
+MARK = "WORKSHOP_TEST_MPI_JOB"
 
 
-def _mpi_processes() -> list[str]:
-    names = ("mpiexec", "hydra_pmi_proxy", "hydra")
+def _mpi_processes(token: str) -> list[str]:
+    """mpiexec, its proxies and ranks started by this test (they inherit its marker variable)."""
     found = []
-    for proc in psutil.process_iter(["pid", "name", "cmdline", "status"]):
+    for proc in psutil.process_iter(["pid", "cmdline", "status"]):
         if proc.info["status"] == psutil.STATUS_ZOMBIE:  # exited; init reaps it in its own time
             continue
-        cmd = " ".join(proc.info["cmdline"] or [])
-        if any(n in (proc.info["name"] or "") for n in names) or "-m mpi4py" in cmd:
-            found.append(f"{proc.info['pid']} {cmd}")
+        try:
+            if proc.environ().get(MARK) == token:
+                found.append(f"{proc.info['pid']} {' '.join(proc.info['cmdline'] or [])}")
+        except psutil.Error:
+            continue
     return found
 
 
 @pytest.fixture
-def nothing_left():
-    before = set(_mpi_processes())
+def nothing_left(monkeypatch):
+    """After the test, no process that it started through MPI is running."""
+    token = uuid.uuid4().hex
+    monkeypatch.setenv(MARK, token)
     yield
-    left = [p for p in _mpi_processes() if p not in before]
+    left = _mpi_processes(token)
     assert not left, f"MPI processes left running: {left}"
 
 
