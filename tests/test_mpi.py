@@ -109,23 +109,63 @@ def test_a_rank_that_raises_ends_the_job_with_its_error(tmp_path, nothing_left):
         mpi.run([script], 2, timeout=60)
 
 
-@pytest.mark.slow
-def test_mpi_engines_run_collectives_and_heat(nothing_left):
-    from workshop.kernels import heat
-    from workshop.kernels.mpi_engines import MPIEngines
+@pytest.fixture(scope="module")
+def mpi_engines():
+    """The shared MPI engines (two ranks here), stopped after this module's tests."""
+    from workshop.kernels import engines
+    from workshop.kernels.mpi_engines import shared_mpi_engines
 
-    with MPIEngines(2) as engines:
-        assert sorted(engines.engine_of_rank) == [0, 1]
-        view = engines.cluster.client[:]  # what %%px runs on: code sent as text
-        view.execute(
-            "from mpi4py import MPI; total = MPI.COMM_WORLD.allreduce(MPI.COMM_WORLD.rank + 1)",
-            block=True,
-        )
-        assert view.pull("total", block=True) == [3, 3]
-        u0, steps = heat.make_input(23, 4)
-        expected = heat.heat_numpy(u0, steps)
-        for workers in (2, 1, 2):  # changing the worker count restarts nothing
-            grid, run = engines.heat(u0, steps, workers)
-            assert np.array_equal(grid, expected) and run["ranks"] == workers
-        with pytest.raises(ValueError, match=r"workers must be in \[1, 2\]"):
-            engines.heat(u0, steps, 3)
+    ranks = shared_mpi_engines(2)
+    assert engines.mpi_engines() is ranks  # the registry's implementations use these
+    try:
+        yield ranks
+    finally:
+        launcher = ranks.cluster.cluster.engines  # the mpiexec that started the ranks
+        pids = [el.pid for es in launcher.values() for el in getattr(es, "launchers", {}).values()]
+        ranks.stop()
+        assert not [pid for pid in pids if psutil.pid_exists(pid) and _running(pid)]
+
+
+def _running(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+@pytest.mark.slow
+def test_mpi_engines_run_collectives_and_heat(mpi_engines):
+    from workshop.kernels import get_problem, heat
+
+    assert sorted(mpi_engines.engine_of_rank) == [0, 1]
+    view = mpi_engines.cluster.client[:]  # what %%px runs on: code sent as text
+    view.execute(
+        "from mpi4py import MPI; total = MPI.COMM_WORLD.allreduce(MPI.COMM_WORLD.rank + 1)",
+        block=True,
+    )
+    assert view.pull("total", block=True) == [3, 3]
+    u0, steps = heat.make_input(23, 4)
+    expected = heat.heat_numpy(u0, steps)
+    for workers in (2, 1, 2):  # changing the worker count restarts nothing
+        grid, run = mpi_engines.heat(u0, steps, workers)
+        assert np.array_equal(grid, expected) and run["ranks"] == workers
+    with pytest.raises(ValueError, match=r"workers must be in \[1, 2\]"):
+        mpi_engines.heat(u0, steps, 3)
+    implementation = get_problem("heat").implementation("mpi")
+    assert implementation.on_engines and implementation.parallel
+    assert np.array_equal(implementation(u0, steps, workers=2), expected)
+
+
+@pytest.mark.slow
+def test_lab_sweeps_the_mpi_implementation(mpi_engines):
+    from workshop.lab import SpeedupLab
+
+    lab = SpeedupLab(problem="heat", implementation="mpi", size=64, workers=2, oversubscribe=True)
+    try:
+        lab.run_button.click()
+        result = lab.wait(timeout=240)
+    finally:
+        lab.close()
+    assert list(result.workers) == [1, 2], result
+    assert all(t > 0 for t in result.times)
+    assert mpi_engines.running, "the lab's sweep must not restart or stop the MPI engines"

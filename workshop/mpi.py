@@ -20,7 +20,6 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from workshop.errors import MissingCapability
 
@@ -29,7 +28,6 @@ __all__ = [
     "MPIJobError",
     "MPIResult",
     "library_version",
-    "mpi_cluster",
     "mpiexec",
     "require_mpi",
     "run",
@@ -212,19 +210,3 @@ def _tail(stdout: str, stderr: str, lines: int = 30) -> str:
     return (
         f"--- standard output (last lines) ---\n{out}\n--- standard error (last lines) ---\n{err}"
     )
-
-
-def mpi_cluster(n: int = 2, **kwargs: Any) -> Any:
-    """An ``EngineCluster`` of ``n`` ipyparallel engines started by this MPI's ``mpiexec``
-    (``ipp.Cluster(engines="mpi")``): engine ``i`` is not necessarily MPI rank ``i``."""
-    from traitlets.config import Config
-
-    from workshop.cluster import EngineCluster
-
-    config = Config()
-    config.MPILauncher.mpi_cmd = [require_mpi()]
-    cluster_kwargs = dict(kwargs.pop("cluster_kwargs", {}) or {})
-    if "config" in cluster_kwargs:
-        config.merge(cluster_kwargs.pop("config"))
-    cluster_kwargs["config"] = config
-    return EngineCluster(n, engines="mpi", cluster_kwargs=cluster_kwargs, **kwargs)

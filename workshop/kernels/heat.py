@@ -25,13 +25,15 @@ from numba import njit, prange
 
 from workshop.kernels import native
 from workshop.kernels.compiled import cython_module, cython_parallel_reason, cython_reason
-from workshop.kernels.registry import Problem, add_problem
+from workshop.kernels.registry import Problem
+from workshop.kernels.stencil import ALPHA, STEPS, heat_numpy, make_input
 from workshop.kernels.threads import numba_threads
 
 __all__ = [
     "ALPHA",
     "FLOPS_PER_POINT",
     "HEAT",
+    "PROBLEM",
     "STEPS",
     "achieved_bandwidth",
     "bytes_moved",
@@ -42,30 +44,9 @@ __all__ = [
     "validate",
 ]
 
-#: Diffusion number ``D dt / dx**2``; the explicit scheme is stable for ALPHA <= 0.25.
-ALPHA = 0.2
-#: Time steps per run: enough that one run is dominated by the stencil, not by set-up.
-STEPS = 20
-SEED = 20261130
 FLOPS_PER_POINT = 7  # 3 adds, 1 multiply and 1 subtract in the bracket, then * ALPHA, + u
 #: Relative difference allowed against the NumPy reference (compilers may reorder, e.g. FMA).
 TOLERANCE = 1e-12
-
-
-def make_input(size: int, steps: int = STEPS) -> tuple[np.ndarray, int]:
-    """``(u0, steps)``: a ``size`` x ``size`` float64 grid and the number of time steps.
-
-    The interior is seeded noise in [0, 1); the boundary is fixed: the top row hot (1.0),
-    the bottom row cold (0.0), the sides 0.5.
-    """
-    if size < 3:
-        raise ValueError(f"the heat grid needs at least 3 x 3 points, not {size} x {size}")
-    u0 = np.random.default_rng(SEED).random((size, size))
-    u0[0, :] = 1.0
-    u0[-1, :] = 0.0
-    u0[1:-1, 0] = 0.5
-    u0[1:-1, -1] = 0.5
-    return u0, int(steps)
 
 
 def check_grid(u0: np.ndarray, steps: int) -> None:
@@ -109,25 +90,6 @@ def validate(result: np.ndarray, inputs: tuple) -> None:
             f"{len(bad)} of {result.size} points differ from the NumPy reference; first at "
             f"({i}, {j}): {result[i, j]!r} instead of {expected[i, j]!r}"
         )
-
-
-# --- NumPy: one whole-array expression per step ------------------------------------------------
-
-
-def step_numpy(u: np.ndarray, new: np.ndarray) -> None:
-    """One time step from ``u`` into ``new`` (interior only; ``new``'s boundary is left as is)."""
-    new[1:-1, 1:-1] = u[1:-1, 1:-1] + ALPHA * (
-        u[:-2, 1:-1] + u[2:, 1:-1] + u[1:-1, :-2] + u[1:-1, 2:] - 4.0 * u[1:-1, 1:-1]
-    )
-
-
-def heat_numpy(u0: np.ndarray, steps: int) -> np.ndarray:
-    """``steps`` steps with NumPy slicing: the reference every other implementation matches."""
-    u, new = u0.copy(), u0.copy()
-    for _ in range(steps):
-        step_numpy(u, new)
-        u, new = new, u
-    return u
 
 
 # --- Numba: the loops, compiled; one row per thread in the parallel version -------------------
@@ -215,20 +177,19 @@ def reference(u0: np.ndarray, steps: int) -> np.ndarray:
     return heat_numpy(u0, steps)
 
 
-HEAT = add_problem(
-    Problem(
-        name="heat",
-        title="2-D heat equation (5-point stencil)",
-        size_label="grid points per side",
-        min_size=3,
-        max_size=8_192,
-        default_size=2_048,
-        small_size=128,
-        make_input_func=make_input,
-        reference_func=reference,
-        validate_func=validate,
-        work_exponent=2.0,
-    )
+PROBLEM = HEAT = Problem(
+    name="heat",
+    title="2-D heat equation (5-point stencil)",
+    size_label="grid points per side",
+    min_size=3,
+    max_size=8_192,
+    default_size=2_048,
+    small_size=128,
+    make_input_func=make_input,
+    reference_func=reference,
+    validate_func=validate,
+    work_exponent=2.0,
+    baseline="c",
 )
 
 # --- the implementations, in teaching order ---------------------------------------------------
@@ -259,14 +220,14 @@ def _mpi_reason() -> str | None:
 @HEAT.register(
     "mpi",
     "MPI ranks on ipyparallel MPI engines, Sendrecv halos",
-    "engines",
+    "mpi",
     parallel=True,
     requires=_mpi_reason,
 )
 def heat_mpi_engines(u0: np.ndarray, steps: int, *, workers: int) -> np.ndarray:
-    from workshop.kernels.mpi_engines import shared_mpi_engines
+    from workshop.kernels import engines
 
-    return shared_mpi_engines().heat(u0, steps, workers)[0]
+    return engines.mpi_engines().heat(u0, steps, workers)[0]
 
 
 def flops(size: int, steps: int) -> int:

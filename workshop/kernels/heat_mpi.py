@@ -3,7 +3,7 @@ one halo row or column exchanged with each neighbour per step (``Sendrecv``), th
 scattered from and gathered to rank 0 (``Scatterv``/``Gatherv``).
 
 Splits need not divide the grid: block sizes differ by at most one row or column. Each rank
-updates its block with the very NumPy expression of ``heat.step_numpy``, so the assembled result
+updates its block with the very NumPy expression of ``stencil.step_numpy``, so the assembled result
 is bitwise identical to the serial NumPy one for every rank count. Run it under MPI with::
 
     mpiexec -n 4 python -m mpi4py -m workshop.kernels.heat_mpi --size 500 --check
@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from workshop.kernels.chunks import blocks
-from workshop.kernels.heat import ALPHA, STEPS, heat_numpy, make_input
+from workshop.kernels.stencil import ALPHA, STEPS, heat_numpy, make_input
 
 __all__ = [
     "Decomposition",
@@ -147,7 +147,7 @@ def _interior(start: int, stop: int, n: int) -> slice:
 
 
 def _step(u: np.ndarray, new: np.ndarray, rows: slice, cols: slice) -> None:
-    """``heat.step_numpy`` on a block with halo: the same expression, the same rounding."""
+    """``stencil.step_numpy`` on a block with halo: the same expression, the same rounding."""
     r0, r1, c0, c1 = rows.start, rows.stop, cols.start, cols.stop
     new[r0:r1, c0:c1] = u[r0:r1, c0:c1] + ALPHA * (
         u[r0 - 1 : r1 - 1, c0:c1]

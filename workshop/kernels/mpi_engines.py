@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["MPIEngines", "shared_mpi_engines"]
+__all__ = ["MPIEngines", "mpi_cluster", "shared_mpi_engines"]
 
 
 class MPIEngines:
@@ -34,7 +34,6 @@ class MPIEngines:
     def start(self) -> MPIEngines:
         """Start the engines under ``mpiexec`` and split their communicators (about 10 s)."""
         from workshop.kernels import heat_mpi
-        from workshop.mpi import mpi_cluster
 
         if self.running:
             return self
@@ -105,6 +104,23 @@ class MPIEngines:
         ]
         grid, run = self.cluster.gather(results, targets=targets)[0]
         return grid, run
+
+
+def mpi_cluster(n: int = 2, **kwargs: Any) -> Any:
+    """An ``EngineCluster`` of ``n`` ipyparallel engines started by this MPI's ``mpiexec``
+    (``ipp.Cluster(engines="mpi")``): engine ``i`` is not necessarily MPI rank ``i``."""
+    from traitlets.config import Config
+
+    from workshop import mpi
+    from workshop.cluster import EngineCluster
+
+    config = Config()
+    config.MPILauncher.mpi_cmd = [mpi.require_mpi()]
+    cluster_kwargs = dict(kwargs.pop("cluster_kwargs", {}) or {})
+    if "config" in cluster_kwargs:
+        config.merge(cluster_kwargs.pop("config"))
+    cluster_kwargs["config"] = config
+    return EngineCluster(n, engines="mpi", cluster_kwargs=cluster_kwargs, **kwargs)
 
 
 _shared: MPIEngines | None = None
