@@ -13,10 +13,17 @@ import json
 import os
 import platform
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from workshop.kernels import native
 
-__all__ = ["Roofline", "roofline", "stream_bandwidth"]
+__all__ = [
+    "Roofline",
+    "bandwidth_markdown",
+    "heat_bandwidths",
+    "roofline",
+    "stream_bandwidth",
+]
 
 ELEMENTS = 1 << 24  # three arrays of 128 MiB: far beyond any last-level cache
 SMALL_ELEMENTS = 1 << 22  # three arrays of 32 MiB, for Binder's memory
@@ -77,3 +84,72 @@ def roofline(bytes_moved: float, flops: float, seconds: float) -> Roofline:
     if not seconds > 0:
         raise ValueError(f"seconds must be positive, not {seconds!r}")
     return Roofline(bytes_moved / seconds, stream_bandwidth(), flops / bytes_moved)
+
+
+def heat_bandwidths(rows: list[Any], sweeps: list[Any], stream: float | None) -> list[dict]:
+    """For each measured heat row of ``workshop bench``: its time, the bandwidth it reached by
+    the stencil's least traffic, and that bandwidth over STREAM's (one core); for the MPI
+    sweep, the same at 2 ranks and its speed-up. Rows are ``bench.ImplementationRow``s."""
+    from workshop.kernels.stencil import STEPS, bytes_moved
+
+    found = []
+    for row in rows:
+        if row.problem != "heat" or row.measurement is None:
+            continue
+        seconds = row.measurement.median
+        rate = bytes_moved(row.size, STEPS) / seconds
+        found.append(_entry(row.implementation, row.size, 1, seconds, rate, stream, None))
+    for sweep in sweeps:
+        if sweep.problem != "heat" or sweep.implementation != "mpi":
+            continue
+        for point in sweep.ok_points:
+            if point.workers == 2:
+                rate = bytes_moved(point.size, STEPS) / point.time
+                speedup = float(sweep.speedup[list(sweep.workers).index(2)])
+                found.append(_entry("mpi", point.size, 2, point.time, rate, stream, speedup))
+    return found
+
+
+def _entry(
+    name: str,
+    size: int,
+    workers: int,
+    seconds: float,
+    rate: float,
+    stream: float | None,
+    speedup: float | None,
+) -> dict:
+    return {
+        "implementation": name,
+        "size": size,
+        "workers": workers,
+        "seconds": seconds,
+        "bytes_per_second": rate,
+        "fraction_of_stream": None if not stream else rate / stream,
+        "speedup": speedup,
+    }
+
+
+def bandwidth_markdown(entries: list[dict], stream: float | None) -> list[str]:
+    """Lines of the bench's "Memory bandwidth" section (the heat equation's roofline)."""
+    if not entries:
+        return []
+    limit = "not measured (no C compiler)" if not stream else f"{stream / 1e9:.2f} GB/s"
+    lines = [
+        "",
+        "## Memory bandwidth (heat equation)",
+        "",
+        f"STREAM-like triad, one core: {limit}. The stencil moves at least 16 bytes per point "
+        "and step for 7 flops (0.44 flop/byte): memory-bound, so its bandwidth is its limit.",
+        "",
+        "| implementation | size | workers | time | bandwidth | ÷ STREAM | speed-up |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for e in entries:
+        share = "–" if e["fraction_of_stream"] is None else f"{e['fraction_of_stream']:.2f}"
+        speedup = "–" if e["speedup"] is None else f"{e['speedup']:.2f}×"
+        lines.append(
+            f"| {e['implementation']} | {e['size']} | {e['workers']} | {e['seconds']:.3g} s | "
+            f"{e['bytes_per_second'] / 1e9:.2f} GB/s | {share} | {speedup} |"
+        )
+    return lines

@@ -26,7 +26,15 @@ from numba import njit, prange
 from workshop.kernels import native
 from workshop.kernels.compiled import cython_module, cython_parallel_reason, cython_reason
 from workshop.kernels.registry import Problem
-from workshop.kernels.stencil import ALPHA, STEPS, heat_numpy, make_input
+from workshop.kernels.stencil import (
+    ALPHA,
+    FLOPS_PER_POINT,
+    STEPS,
+    bytes_moved,
+    flops,
+    heat_numpy,
+    make_input,
+)
 from workshop.kernels.threads import numba_threads
 
 __all__ = [
@@ -44,7 +52,6 @@ __all__ = [
     "validate",
 ]
 
-FLOPS_PER_POINT = 7  # 3 adds, 1 multiply and 1 subtract in the bracket, then * ALPHA, + u
 #: Relative difference allowed against the NumPy reference (compilers may reorder, e.g. FMA).
 TOLERANCE = 1e-12
 
@@ -57,12 +64,6 @@ def check_grid(u0: np.ndarray, steps: int) -> None:
         raise ValueError(f"u0 must be float64 and at least 3 x 3, not {u0.dtype} {u0.shape}")
     if isinstance(steps, bool) or int(steps) != steps or steps < 0:
         raise ValueError(f"steps must be a whole number >= 0, not {steps!r}")
-
-
-def bytes_moved(size: int, steps: int) -> int:
-    """The least memory traffic of ``steps`` steps on a ``size`` x ``size`` grid, in bytes:
-    each step reads one grid of float64 and writes the other (caches hold the neighbours)."""
-    return 2 * 8 * size * size * steps
 
 
 def achieved_bandwidth(size: int, steps: int, seconds: float) -> float:
@@ -228,11 +229,6 @@ def heat_mpi_engines(u0: np.ndarray, steps: int, *, workers: int) -> np.ndarray:
     from workshop.kernels import engines
 
     return engines.mpi_engines().heat(u0, steps, workers)[0]
-
-
-def flops(size: int, steps: int) -> int:
-    """Floating-point operations of ``steps`` steps on a ``size`` x ``size`` grid."""
-    return FLOPS_PER_POINT * (size - 2) ** 2 * steps
 
 
 def roofline_of(size: int, steps: int, seconds: float) -> Any:

@@ -8,13 +8,23 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["ALPHA", "STEPS", "heat_numpy", "make_input", "step_numpy"]
+__all__ = [
+    "ALPHA",
+    "FLOPS_PER_POINT",
+    "STEPS",
+    "bytes_moved",
+    "flops",
+    "heat_numpy",
+    "make_input",
+    "step_numpy",
+]
 
 #: Diffusion number ``D dt / dx**2``; the explicit scheme is stable for ALPHA <= 0.25.
 ALPHA = 0.2
 #: Time steps per run: enough that one run is dominated by the stencil, not by set-up.
 STEPS = 20
 SEED = 20261130
+FLOPS_PER_POINT = 7  # 3 adds, 1 multiply and 1 subtract in the bracket, then * ALPHA, + u
 
 
 def make_input(size: int, steps: int = STEPS) -> tuple[np.ndarray, int]:
@@ -47,3 +57,14 @@ def heat_numpy(u0: np.ndarray, steps: int) -> np.ndarray:
         step_numpy(u, new)
         u, new = new, u
     return u
+
+
+def bytes_moved(size: int, steps: int) -> int:
+    """The least memory traffic of ``steps`` steps on a ``size`` x ``size`` grid, in bytes:
+    each step reads one grid of float64 and writes the other (caches hold the neighbours)."""
+    return 2 * 8 * size * size * steps
+
+
+def flops(size: int, steps: int) -> int:
+    """Floating-point operations of ``steps`` steps on a ``size`` x ``size`` grid."""
+    return FLOPS_PER_POINT * (size - 2) ** 2 * steps
