@@ -326,7 +326,11 @@ def _heat_targets(report_: BenchReport) -> list[Target]:
     best = max((e["fraction_of_stream"] for e in serial), default=None)
     check = None if best is None or report_.quick else best >= 0.8
     targets.append(Target("heat best bandwidth ÷ STREAM", "≥ 0.8 (full size)", best, check))
-    mpi = [e["speedup"] for e in report_.bandwidths() if e["implementation"] == "mpi"]
+    mpi = [
+        e["speedup"]
+        for e in report_.bandwidths()
+        if e["implementation"] == "mpi" and e["workers"] == 2
+    ]
     targets.append(Target("heat mpi: 2 ranks ÷ 1 rank", "reported", mpi[0] if mpi else None, None))
     return targets
 
