@@ -97,3 +97,28 @@ def test_stream_bandwidth_is_measured_once_and_cached(tmp_path, monkeypatch):
     assert line.bytes_per_second == pytest.approx(1e9)
     assert line.fraction_of_stream == pytest.approx(1e9 / first)
     assert line.flops_per_byte == pytest.approx(7 * 998**2 / (16 * 1000**2))
+
+
+def test_bench_reports_heat_bandwidth_and_targets():
+    from workshop.bench import BenchReport, ImplementationRow, _heat_targets
+    from workshop.timing import Measurement
+
+    def row(name, seconds):
+        return ImplementationRow("heat", name, 1000, Measurement(name, [seconds], 1, seconds))
+
+    c = row("c", 0.2)
+    rows = [row("numba", 0.21), row("cython", 0.25), c]
+    for r in rows:
+        r.reference = c.measurement
+    report = BenchReport(quick=False, machine={"usable_cores": 2, "cores_reason": "test"})
+    report.rows, report.stream_bandwidth = rows, 2e9
+    # 20 steps of a 1000 x 1000 grid move 320 MB: 0.2 s is 1.6 GB/s, 0.8 of 2 GB/s.
+    by_name = {e["implementation"]: e for e in report.bandwidths()}
+    assert by_name["c"]["bytes_per_second"] == pytest.approx(1.6e9)
+    assert by_name["c"]["fraction_of_stream"] == pytest.approx(0.8)
+    targets = {t.name: t for t in _heat_targets(report)}
+    assert targets["heat numba ÷ C (1 worker)"].met is True
+    assert targets["heat cython ÷ C (1 worker)"].met is False  # 1.25x
+    assert targets["heat best bandwidth ÷ STREAM"].met is True
+    assert targets["heat mpi: 2 ranks ÷ 1 rank"].value is None  # no sweep: said, not invented
+    assert "| c | 1000 | 1 | 0.2 s | 1.60 GB/s | 0.80 |" in report.markdown()
