@@ -15,7 +15,8 @@ import pytest
 
 from workshop import mpi
 
-pytestmark = pytest.mark.skipif(mpi.unavailable_reason() is not None, reason="no MPI here")
+NO_MPI = mpi.unavailable_reason()
+needs_mpi = pytest.mark.skipif(NO_MPI is not None, reason=f"no MPI here: {NO_MPI}")
 MARK = "WORKSHOP_TEST_MPI_JOB"
 
 
@@ -43,6 +44,7 @@ def nothing_left(monkeypatch):
     assert not left, f"MPI processes left running: {left}"
 
 
+@needs_mpi
 def test_info_names_the_library_and_mpiexec():
     from workshop.hardware import report
 
@@ -52,6 +54,7 @@ def test_info_names_the_library_and_mpiexec():
     assert "slurm" not in mpi.mpiexec()
 
 
+@needs_mpi
 @pytest.mark.parametrize(("ranks", "layout", "size"), [(2, "1d", 11), (2, "2d", 10), (3, "2d", 13)])
 def test_heat_mpi_is_bitwise_serial(ranks, layout, size, nothing_left):
     result = mpi.run(
@@ -65,6 +68,7 @@ def test_heat_mpi_is_bitwise_serial(ranks, layout, size, nothing_left):
     assert report["ranks"] == ranks and report["halo_bytes"] > 0
 
 
+@needs_mpi
 def test_too_many_ranks_names_the_limit(nothing_left):
     with pytest.raises(mpi.MPIJobError, match=r"at most 3 ranks along a side"):
         mpi.run(["-m", "workshop.kernels.heat_mpi", "--size", 3, "--layout", "1d"], 4, timeout=60)
@@ -87,6 +91,7 @@ print("exchanged", comm.rank)
 """
 
 
+@needs_mpi
 def test_deadlock_ends_at_timeout_and_sendrecv_fixes_it(tmp_path, nothing_left):
     script = tmp_path / "exchange.py"
     script.write_text(textwrap.dedent(DEADLOCK))
@@ -96,6 +101,7 @@ def test_deadlock_ends_at_timeout_and_sendrecv_fixes_it(tmp_path, nothing_left):
     assert sorted(fixed.stdout.split("\n")[:2]) == ["exchanged 0", "exchanged 1"]
 
 
+@needs_mpi
 def test_a_rank_that_raises_ends_the_job_with_its_error(tmp_path, nothing_left):
     script = tmp_path / "fails.py"
     script.write_text(
@@ -133,6 +139,7 @@ def _running(pid: int) -> bool:
         return False
 
 
+@needs_mpi
 @pytest.mark.slow
 def test_mpi_engines_run_collectives_and_heat(mpi_engines):
     from workshop.kernels import get_problem, heat
@@ -156,6 +163,7 @@ def test_mpi_engines_run_collectives_and_heat(mpi_engines):
     assert np.array_equal(implementation(u0, steps, workers=2), expected)
 
 
+@needs_mpi
 @pytest.mark.slow
 def test_lab_sweeps_the_mpi_implementation(mpi_engines):
     from workshop.lab import SpeedupLab
@@ -169,3 +177,20 @@ def test_lab_sweeps_the_mpi_implementation(mpi_engines):
     assert list(result.workers) == [1, 2], result
     assert all(t > 0 for t in result.times)
     assert mpi_engines.running, "the lab's sweep must not restart or stop the MPI engines"
+
+
+def test_without_mpiexec_everything_says_how_to_install_it(monkeypatch):
+    from workshop.errors import MissingCapability
+    from workshop.hardware import report
+    from workshop.kernels import get_problem
+
+    monkeypatch.setattr(mpi, "mpiexec", lambda: None)
+    reason = mpi.unavailable_reason()
+    assert "no mpiexec" in reason and "pip install mpi4py mpich" in reason
+    with pytest.raises(MissingCapability, match="conda install -c conda-forge mpi4py mpich"):
+        mpi.run(["-c", "pass"], 2)
+    implementation = get_problem("heat").implementation("mpi")
+    assert not implementation.available
+    with pytest.raises(MissingCapability, match="pip install mpi4py mpich"):
+        implementation(*get_problem("heat").make_input(8), workers=2)
+    assert "pip install mpi4py mpich" in dict(report().lines())["MPI"]
