@@ -126,8 +126,10 @@ def mpi_engines():
     try:
         yield ranks
     finally:
-        launcher = ranks.cluster.cluster.engines  # the mpiexec that started the ranks
-        pids = [el.pid for es in launcher.values() for el in getattr(es, "launchers", {}).values()]
+        pids = []
+        if ranks.cluster is not None:  # still running: note the mpiexec that started the ranks
+            sets = ranks.cluster.cluster.engines.values()
+            pids = [el.pid for es in sets for el in getattr(es, "launchers", {}).values()]
         ranks.stop()
         assert not [pid for pid in pids if psutil.pid_exists(pid) and _running(pid)]
 
@@ -194,3 +196,22 @@ def test_without_mpiexec_everything_says_how_to_install_it(monkeypatch):
     with pytest.raises(MissingCapability, match="pip install mpi4py mpich"):
         implementation(*get_problem("heat").make_input(8), workers=2)
     assert "pip install mpi4py mpich" in dict(report().lines())["MPI"]
+
+
+def _fails_on_rank_one(comm):
+    if comm.rank == 1:
+        raise ValueError("rank 1 found a negative temperature")
+    return comm.recv(source=1)  # rank 0 would wait forever
+
+
+# Sent by value, as a notebook's function is (the engines cannot import this test module).
+_fails_on_rank_one.__module__ = "__main__"
+
+
+@needs_mpi
+@pytest.mark.slow
+def test_a_rank_that_raises_on_the_engines_ends_the_job_with_its_error(mpi_engines):
+    """Last in this module: it leaves the engines stopped, as a learner would find them."""
+    with pytest.raises(RuntimeError, match=r"rank 1 raised .*negative temperature"):
+        mpi_engines.run(_fails_on_rank_one, workers=2)
+    assert not mpi_engines.running

@@ -312,8 +312,20 @@ def engine_setup() -> int:
 
 
 def on_subcomm(workers: int, func: Any, *args: Any) -> Any:
-    """``func(comm, *args)`` with the communicator of the first ``workers`` ranks."""
-    return func(_SUBCOMMS[workers], *args)
+    """``func(comm, *args)`` with the communicator of the first ``workers`` ranks.
+
+    If it raises, the error goes back to the client first, then this rank aborts the whole MPI
+    job (two seconds later): its partners would otherwise wait for its messages forever.
+    """
+    try:
+        return func(_SUBCOMMS[workers], *args)
+    except BaseException:
+        import threading
+
+        from mpi4py import MPI
+
+        threading.Timer(2.0, MPI.COMM_WORLD.Abort, args=(1,)).start()
+        raise
 
 
 def strips_with(
@@ -339,5 +351,9 @@ def engine_heat(
     workers: int, u0: np.ndarray | None, steps: int, dims: tuple[int, int] | None = None
 ) -> tuple[np.ndarray | None, dict[str, Any]]:
     """``heat_mpi`` on the first ``workers`` ranks; call it on exactly those engines."""
-    grid, run = heat_mpi(_SUBCOMMS[workers], u0, steps, dims)
+    return on_subcomm(workers, _heat_dict, u0, steps, dims)
+
+
+def _heat_dict(comm: Any, u0: Any, steps: int, dims: Any) -> tuple[Any, dict[str, Any]]:
+    grid, run = heat_mpi(comm, u0, steps, dims)
     return grid, run.to_dict()

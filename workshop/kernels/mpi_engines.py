@@ -84,6 +84,28 @@ class MPIEngines:
             self.cluster.client[eid].apply_async(heat_mpi.on_subcomm, workers, func, *args)
             for eid in targets
         ]
+        return self._collect(results, targets)
+
+    def _collect(self, results: list[Any], targets: list[int]) -> list[Any]:
+        """Results in rank order. A rank that raises makes every rank abort (its partners would
+        wait for it forever): its error is raised here, the engines are stopped, and the next
+        call starts fresh ones."""
+        import time
+
+        deadline = time.monotonic() + self.cluster.task_timeout
+        while not all(r.ready() for r in results) and time.monotonic() < deadline:
+            failed = [rank for rank, r in enumerate(results) if r.ready() and not r.successful()]
+            if failed:
+                rank = failed[0]
+                try:
+                    results[rank].get()
+                except Exception as error:
+                    self.stop()
+                    raise RuntimeError(
+                        f"MPI rank {rank} raised {error}; the other ranks could only wait for "
+                        "it, so the MPI engines were stopped (the next call starts new ones)"
+                    ) from error
+            results[0].wait(0.05)
         return self.cluster.gather(results, targets=targets)
 
     def heat(
@@ -102,7 +124,7 @@ class MPIEngines:
             )
             for rank, eid in enumerate(targets)
         ]
-        grid, run = self.cluster.gather(results, targets=targets)[0]
+        grid, run = self._collect(results, targets)[0]
         return grid, run
 
 
