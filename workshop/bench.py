@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from workshop.bandwidth import bandwidth_markdown, heat_bandwidths
 from workshop.comparison import compare_implementations
+from workshop.errors import MissingCapability
 from workshop.hardware import report, usable_cores
 from workshop.kernels import engines
 from workshop.scaling import ScalingResult, strong_scaling
@@ -81,6 +83,7 @@ class BenchReport:
     sweeps: list[ScalingResult] = field(default_factory=list)
     lab_latency: float | None = None
     cluster_start: float | None = None
+    stream_bandwidth: float | None = None  # bytes/s, one core (measured when heat is benched)
     targets: list[Target] = field(default_factory=list)
     elapsed: float = 0.0
 
@@ -92,6 +95,8 @@ class BenchReport:
             "sweeps": [sweep.to_dict() for sweep in self.sweeps],
             "lab_latency": self.lab_latency,
             "cluster_start": self.cluster_start,
+            "stream_bandwidth": self.stream_bandwidth,
+            "bandwidth": self.bandwidths(),
             "targets": [target.to_dict() for target in self.targets],
             "elapsed": self.elapsed,
         }
@@ -101,6 +106,10 @@ class BenchReport:
             if (result.problem, result.implementation) == (problem, implementation):
                 return result
         return None
+
+    def bandwidths(self) -> list[dict[str, Any]]:
+        """The heat equation's achieved memory bandwidths (``workshop.bandwidth``)."""
+        return heat_bandwidths(self.rows, self.sweeps, self.stream_bandwidth)
 
     def row(self, problem: str, implementation: str) -> ImplementationRow | None:
         for row in self.rows:
@@ -140,6 +149,7 @@ class BenchReport:
                 f"{format_seconds(m.median)} | {m.spread:.1%} | {format_seconds(m.first_call)} | "
                 f"{'–' if ratio is None else f'{ratio:.2f}'} | {many} | {best} |"
             )
+        lines += bandwidth_markdown(self.bandwidths(), self.stream_bandwidth)
         lines += ["", "## Targets", "", "| target | goal | measured | met |", "|---|---|---|---|"]
         for target in self.targets:
             value = "–" if target.value is None else f"{target.value:.3g}"
@@ -288,6 +298,7 @@ def _targets(report_: BenchReport) -> list[Target]:
         targets.append(
             Target(f"pi {name}: 2 workers ÷ 1 worker", "≥ 1.7 (full size)", value, check)
         )
+    targets += _heat_targets(report_)
     latency = report_.lab_latency
     targets.append(
         Target(
@@ -298,6 +309,44 @@ def _targets(report_: BenchReport) -> list[Target]:
         )
     )
     return targets
+
+
+def _heat_targets(report_: BenchReport) -> list[Target]:
+    """Heat in Numba and Cython within 1.1x of C; the best bandwidth >= 0.8 of STREAM at the
+    default size; MPI's 2-rank speed-up, reported (no goal: it depends on the machine)."""
+    if report_.row("heat", "c") is None:
+        return []
+    targets = []
+    for name in ("numba", "cython"):
+        row = report_.row("heat", name)
+        ratio = row.ratio_to_reference if row else None
+        met = None if ratio is None else ratio <= 1.1
+        targets.append(Target(f"heat {name} ÷ C (1 worker)", "≤ 1.1", ratio, met))
+    serial = [e for e in report_.bandwidths() if e["workers"] == 1 and e["fraction_of_stream"]]
+    best = max((e["fraction_of_stream"] for e in serial), default=None)
+    check = None if best is None or report_.quick else best >= 0.8
+    targets.append(Target("heat best bandwidth ÷ STREAM", "≥ 0.8 (full size)", best, check))
+    mpi = [
+        e["speedup"]
+        for e in report_.bandwidths()
+        if e["implementation"] == "mpi" and e["workers"] == 2
+    ]
+    targets.append(Target("heat mpi: 2 ranks ÷ 1 rank", "reported", mpi[0] if mpi else None, None))
+    return targets
+
+
+def _stream(specs: Sequence[Any], log: Callable[[str], None]) -> float | None:
+    """One core's memory bandwidth (measured once per machine), when heat is benched."""
+    from workshop.bandwidth import stream_bandwidth
+
+    if "heat" not in {spec.name for spec in specs}:
+        return None
+    log("memory bandwidth: STREAM-like triad (measured once per machine, then cached)")
+    try:
+        return stream_bandwidth()
+    except MissingCapability as exc:
+        log(f"memory bandwidth not measured: {exc}")
+        return None
 
 
 def _plot(report_: BenchReport, folder: Path) -> list[Path]:
@@ -354,6 +403,7 @@ def run_bench(
     result = BenchReport(quick=quick, machine=report().to_dict())
     if lab:
         result.cluster_start = _start_cluster(log)
+    result.stream_bandwidth = _stream(specs, log)
     for spec in specs:
         result.rows += _measure_problem(spec, quick, repeat, min_time, log)
         result.sweeps += _sweep_problem(spec, quick, repeat, min_time, log)

@@ -19,6 +19,7 @@ __all__ = ["PROBLEM_MODULES", "Implementation", "Problem", "get_problem", "probl
 PROBLEM_MODULES: tuple[str, ...] = (
     "pi",
     "mandelbrot",
+    "heat",
 )
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-__all__ = ["restart", "run_balanced", "run_static", "start", "unavailable_reason"]
+__all__ = ["mpi_engines", "restart", "run_balanced", "run_static", "start", "unavailable_reason"]
 
 
 def unavailable_reason() -> str | None:
@@ -31,13 +31,29 @@ def _cluster() -> Any:
     return shared_cluster()
 
 
-def start() -> float:
-    """Start the shared engines if they are not running; seconds their start took."""
+def mpi_engines() -> Any:
+    """The shared MPI engines (``ipp.Cluster(engines="mpi")``), started on first use: the
+    ranks of the ``mpi`` implementations (``workshop.kernels.mpi_engines.MPIEngines``)."""
+    from workshop.kernels.mpi_engines import shared_mpi_engines
+
+    return shared_mpi_engines()
+
+
+def start(backend: str = "engines") -> float:
+    """Start the shared engines of ``backend`` ("engines" or "mpi") if they are not running;
+    seconds their start took."""
+    if backend == "mpi":
+        return mpi_engines().cluster.start_seconds
     return _cluster().start_seconds
 
 
-def restart() -> int:
-    """Replace every shared engine by a fresh one (after one died or hangs); the engine count."""
+def restart(backend: str = "engines") -> int:
+    """Replace every shared engine of ``backend`` by a fresh one (after one died or hangs);
+    the engine count."""
+    if backend == "mpi":
+        ranks = mpi_engines()
+        ranks.stop()
+        return ranks.start().n
     cluster = _cluster()
     cluster.restart_engines()
     return cluster.n

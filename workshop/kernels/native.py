@@ -15,7 +15,7 @@ import tempfile
 import threading
 from pathlib import Path
 
-__all__ = ["cache_dir", "compile_program", "run_program", "unavailable_reason"]
+__all__ = ["cache_dir", "compile_library", "compile_program", "run_program", "unavailable_reason"]
 
 SOURCE_DIR = Path(__file__).with_name("c")
 FLAGS = ("-O3",)
@@ -39,13 +39,30 @@ def unavailable_reason() -> str | None:
     return c_compiler_reason()
 
 
-def _command(compiler: str, source: Path, output: Path) -> list[str]:
+def _command(compiler: str, source: Path, output: Path, shared: bool = False) -> list[str]:
     if Path(compiler).stem.lower() == "cl":  # MSVC spells its options differently
-        return [compiler, "/nologo", "/O2", str(source), f"/Fe:{output}"]
-    return [compiler, *FLAGS, "-o", str(output), str(source)]
+        return [
+            compiler,
+            "/nologo",
+            "/O2",
+            *(["/LD"] if shared else []),
+            str(source),
+            f"/Fe:{output}",
+        ]
+    extra = ["-shared", "-fPIC"] if shared else []
+    return [compiler, *FLAGS, *extra, "-o", str(output), str(source)]
 
 
-def compile_program(name: str) -> Path:
+def compile_library(name: str) -> Path:
+    """Path of ``c/<name>.c`` compiled as a shared library (for ``ctypes``), built if needed.
+
+    For kernels whose data is large: called in-process, they share the caller's arrays, where
+    a program would copy them through a pipe on every call.
+    """
+    return compile_program(name, shared=True)
+
+
+def compile_program(name: str, *, shared: bool = False) -> Path:
     """Path of the compiled program for ``c/<name>.c``, compiling it first if needed."""
     from workshop.hardware import require_c_compiler
 
@@ -55,13 +72,17 @@ def compile_program(name: str) -> Path:
         choices = ", ".join(sorted(p.stem for p in SOURCE_DIR.glob("*.c")))
         raise ValueError(f"no C program {name!r}; choose one of {choices}")
     digest = hashlib.sha256()
-    for part in (source.read_bytes(), compiler.encode(), " ".join(FLAGS).encode()):
+    for part in (source.read_bytes(), compiler.encode(), " ".join(FLAGS).encode(), bytes(shared)):
         digest.update(part)
         digest.update(b"\0")
-    suffix = ".exe" if sys.platform == "win32" else ""
+    if shared:
+        suffix = {"win32": ".dll", "darwin": ".dylib"}.get(sys.platform, ".so")
+    else:
+        suffix = ".exe" if sys.platform == "win32" else ""
     target = cache_dir() / f"{name}-{digest.hexdigest()[:16]}{suffix}"
+    key = f"{name}{suffix}"
     with _lock:
-        if _built.get(name) == target and target.exists():
+        if _built.get(key) == target and target.exists():
             return target
         if not target.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -69,7 +90,7 @@ def compile_program(name: str) -> Path:
             os.close(fd)
             try:
                 result = subprocess.run(
-                    _command(compiler, source, Path(tmp)),
+                    _command(compiler, source, Path(tmp), shared),
                     capture_output=True,
                     text=True,
                     check=False,
@@ -83,7 +104,7 @@ def compile_program(name: str) -> Path:
             finally:
                 if os.path.exists(tmp):
                     os.unlink(tmp)
-        _built[name] = target
+        _built[key] = target
         return target
 
 

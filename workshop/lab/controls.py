@@ -357,7 +357,7 @@ class SpeedupLab:
         self._jobs.submit(self._measure_job(sweep_counts(self.workers.value), requested))
 
     def _on_restart(self, _button: Any = None) -> None:
-        self._jobs.submit(Job("restart"))
+        self._jobs.submit(Job("restart", implementation=self.implementation.value))
 
     def _on_oversubscribe(self, change: dict[str, Any]) -> None:
         with self._quietly():

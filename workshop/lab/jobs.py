@@ -136,7 +136,7 @@ class JobQueue:
             try:
                 self.listener.job_started(job)
                 if job.kind == "restart":
-                    self.listener.job_restarted(job, engines.restart())
+                    self.listener.job_restarted(job, engines.restart(self._backend(job)))
                 else:
                     self.listener.job_finished(job, self._measure(job))
             except Exception as exc:  # the thread must survive and the learner must see it
@@ -145,6 +145,14 @@ class JobQueue:
                 with self._cond:
                     self._running = None
                     self._cond.notify_all()
+
+    def _backend(self, job: Job) -> str:
+        """The kind of engines ``job``'s implementation runs on ("engines" or "mpi")."""
+        from workshop.kernels import get_problem
+
+        if not job.implementation:
+            return "engines"
+        return get_problem(self.problem).implementation(job.implementation).backend
 
     def _measure(self, job: Job) -> list[ScalingPoint]:
         done: list[ScalingPoint] = []
