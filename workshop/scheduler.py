@@ -15,6 +15,7 @@ as you: acceptable only in a single-user container (Binder, CI), so it must be a
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import os
 import re
@@ -298,10 +299,8 @@ def _terminate(processes: list, timeout: float) -> list:
 
     for sig in (signal.SIGTERM, signal.SIGKILL):
         for process in processes:
-            try:
+            with contextlib.suppress(psutil.Error):
                 process.send_signal(sig)
-            except psutil.Error:
-                pass
         _, processes = psutil.wait_procs(processes, timeout=timeout)
         if not processes:
             break
