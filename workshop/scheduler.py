@@ -179,7 +179,7 @@ def _write_config(folder: Path, mode: str) -> Path:
     if mode == "munge":
         auth = (
             "AuthType=auth/munge\nCredType=cred/munge\n"
-            f"AuthInfo=socket={folder / 'munge' / 'munge.socket'}\n"
+            f"AuthInfo=socket={_munge_socket(folder)}\n"
         )
     else:
         auth = "AuthType=auth/none\nCredType=cred/none\n"
@@ -338,11 +338,16 @@ def _prepare(folder: Path, mode: str) -> None:
     """Create the state folder's layout; munge's key is made once (1 KiB of random bytes)."""
     for sub in ("", "ctld", "spool", "log", "munge"):
         (folder / sub).mkdir(parents=True, exist_ok=True)
-    # munged insists that everyone may traverse to its socket; the key itself stays private.
-    os.chmod(folder, 0o711)
-    os.chmod(folder / "munge", 0o711)
-    for stale in ("munge/munge.socket", "munge/munge.socket.lock"):
-        (folder / stale).unlink(missing_ok=True)
+    os.chmod(folder / "munge", 0o700)  # the key stays private
+    socket_dir = _munge_socket(folder).parent
+    if mode == "munge":
+        socket_dir.mkdir(mode=0o711, exist_ok=True)
+        owner = socket_dir.lstat()
+        if socket_dir.is_symlink() or owner.st_uid != os.geteuid():
+            raise SchedulerError(f"{socket_dir} belongs to someone else: remove it and start again")
+        os.chmod(socket_dir, 0o711)
+        for stale in socket_dir.glob("munge.socket*"):
+            stale.unlink()
     key = folder / "munge" / "munge.key"
     if mode == "munge" and not key.is_file():
         key.touch(mode=0o600)
@@ -352,12 +357,22 @@ def _prepare(folder: Path, mode: str) -> None:
         gitignore.write_text("# Written by `workshop scheduler start`: nothing here is shared.\n*\n")
 
 
+def _munge_socket(folder: Path) -> Path:
+    """munged's socket: in a folder of its own under the temporary folder, because munged wants
+    every folder above its socket open to all, and a socket's path must stay short."""
+    import hashlib
+    import tempfile
+
+    digest = hashlib.sha256(str(folder).encode()).hexdigest()[:12]
+    return Path(tempfile.gettempdir()) / f"workshop-munge-{digest}" / "munge.socket"
+
+
 def _start_munge(folder: Path) -> None:
     munge = folder / "munge"
     _spawn(
         [
             _command("munged"),
-            f"--socket={munge / 'munge.socket'}",
+            f"--socket={_munge_socket(folder)}",
             f"--key-file={munge / 'munge.key'}",
             f"--pid-file={munge / 'munged.pid'}",
             f"--seed-file={munge / 'munged.seed'}",
@@ -472,6 +487,8 @@ def _stop_daemons(folder: Path, *, timeout: float) -> bool:
         left += _terminate([psutil.Process(pids["munged"])], timeout=timeout / 4)
     for name in _DAEMONS:
         _pid_file(folder, name).unlink(missing_ok=True)
+    if not left:
+        shutil.rmtree(_munge_socket(folder).parent, ignore_errors=True)
     if left:
         raise SchedulerError(f"could not stop processes {[p.pid for p in left]}")
     return bool(pids or jobs)
@@ -515,6 +532,7 @@ def connect(folder: Path | str | None = None, *, start_if_needed: bool = True) -
         if not start_if_needed:
             raise SchedulerError(f"{current}. Start it with `workshop scheduler start`.")
         current = start(place)
+        _stop_at_exit(place)
     os.environ["SLURM_CONF"] = str(place / "slurm.conf")
     os.environ["PATH"] = _search_path()
     return current
@@ -700,7 +718,7 @@ _REASONS = (
         "transfer: 30); write it as minutes, MM:SS, HH:MM:SS or D-HH:MM",
     ),
     (
-        r"unrecognized option|invalid option|is not a valid|Invalid numeric value|"
+        r"unrecognized option|invalid option|is ambiguous|is not a valid|Invalid numeric value|"
         r"Invalid --\w+ specification",
         "an option (on the command line or an #SBATCH line) is misspelled or has an invalid "
         "value; `sbatch --help` lists them",
@@ -727,3 +745,17 @@ def explain(command: str, message: str) -> str:
         if re.search(pattern, message):
             return f"{command} refused it: {meaning}. (Slurm said: {said})"
     return f"{command} failed: {said or 'no message'}"
+
+
+def _stop_at_exit(folder: Path) -> None:
+    """Stop a Slurm that this process started when it exits, or when its kernel shuts down."""
+    import atexit
+
+    from workshop.kernel_shutdown import on_kernel_shutdown
+
+    def cleanup() -> None:
+        with contextlib.suppress(SchedulerError):
+            _stop_daemons(folder, timeout=10.0)
+
+    atexit.register(cleanup)
+    on_kernel_shutdown(cleanup)
