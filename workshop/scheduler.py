@@ -213,6 +213,7 @@ ReturnToService=2
 EnforcePartLimits=ALL
 FirstJobId={_last_job_id(folder) + 1}
 MinJobAge=300
+SchedulerParameters=sched_interval=1
 KillWait=2
 NodeName={NODE} NodeAddr=127.0.0.1 CPUs={_node_cpus()} RealMemory={_node_memory_mib()} State=UNKNOWN
 PartitionName=compute Nodes={NODE} Default=YES MaxTime=60 DefMemPerCPU=256 State=UP
