@@ -6,7 +6,7 @@ the autograded cells that must then score 0; every other autograded cell must ke
 
 WRONG_SUBMISSIONS = [
     {
-        "description": "memory per CPU instead of per job; exit status read before the signal",
+        "description": "memory per CPU instead of per job; a gather job without its dependency",
         "replace": {
             # Asks for memory_mb per CPU: right for one task, twice too much for the visible
             # check's two tasks, so the accounting shows the wrong total.
@@ -22,25 +22,7 @@ def job_script(name, tasks, memory_mb, minutes, command, partition="compute"):
         f"{command}\\n"
     )
 """,
-            # A job killed by a signal has exit status 0, so it is reported as "exit code 0".
-            "reason-solution": """
-def failure_reason(job_id):
-    records = scheduler.accounting(job_id)
-    if not records:
-        raise ValueError(f"no finished job {job_id}")
-    record = records[-1]
-    if record.state == "COMPLETED":
-        return "completed"
-    if record.state.startswith("CANCELLED"):
-        return "cancelled"
-    return f"exit code {record.exit_code}"
-""",
-        },
-        "fails": ["script-test", "reason-test"],
-    },
-    {
-        "description": "the gather job does not wait for the array (no dependency)",
-        "replace": {
+            # The gather job does not wait for the array (no dependency): it sums too early.
             "pipeline-solution": """
 def submit_pipeline(values, throttle, folder):
     cube = (
@@ -54,6 +36,6 @@ def submit_pipeline(values, throttle, folder):
     return array, gather
 """,
         },
-        "fails": ["pipeline-test"],
+        "fails": ["script-test", "pipeline-test"],
     },
 ]
