@@ -21,7 +21,7 @@ import pytest
 from workshop import scheduler
 from workshop.scheduler import SchedulerError
 
-pytestmark = pytest.mark.skipif(
+needs_slurm = pytest.mark.skipif(
     scheduler.missing() is not None, reason=f"Slurm cannot run here: {scheduler.missing()}"
 )
 DAEMONS = {"munged", "slurmctld", "slurmd", "slurmstepd"}
@@ -72,6 +72,7 @@ def jobs(tmp_path: Path, slurm: Path) -> Path:
 # ------------------------------------------------------------------------------ the cluster
 
 
+@needs_slurm
 def test_status_reports_an_idle_node_on_loopback_with_two_partitions(slurm: Path) -> None:
     status = scheduler.status(slurm)
     assert status.running and status.node_state == "idle" and status.cpus >= 2
@@ -85,6 +86,7 @@ def test_status_reports_an_idle_node_on_loopback_with_two_partitions(slurm: Path
     assert "running on 127.0.0.1" in str(status)
 
 
+@needs_slurm
 def test_cli_reports_status(slurm: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "workshop", "scheduler", "status"],
@@ -99,6 +101,7 @@ def test_cli_reports_status(slurm: Path) -> None:
 # ------------------------------------------------------------------------------------ jobs
 
 
+@needs_slurm
 def test_batch_job_runs_and_is_accounted(jobs: Path) -> None:
     script = "#!/bin/bash\n#SBATCH --job-name=hello\n#SBATCH --ntasks=2\n#SBATCH --mem=100M\n"
     script += "echo hello from job $SLURM_JOB_ID on $SLURM_NTASKS tasks\n"
@@ -111,6 +114,7 @@ def test_batch_job_runs_and_is_accounted(jobs: Path) -> None:
     assert accounted.split() == [str(job), "COMPLETED"]
 
 
+@needs_slurm
 def test_array_with_throttle_and_dependent_gather(jobs: Path) -> None:
     task = "#!/bin/bash\nsleep 1\necho $((SLURM_ARRAY_TASK_ID ** 2)) > square-$SLURM_ARRAY_TASK_ID\n"
     array = scheduler.submit(task, "--array=1-4%2", cwd=jobs)
@@ -127,6 +131,7 @@ def test_array_with_throttle_and_dependent_gather(jobs: Path) -> None:
         assert sum(r.start <= moment < r.end for r in tasks) <= 2
 
 
+@needs_slurm
 def test_exceeding_memory_kills_the_job_and_the_accounting_says_so(jobs: Path) -> None:
     hog = "#!/bin/bash\n#SBATCH --mem=40M\n"
     hog += f"{sys.executable} -c \"b = bytearray(400 * 2**20); import time; time.sleep(10)\"\n"
@@ -136,6 +141,7 @@ def test_exceeding_memory_kills_the_job_and_the_accounting_says_so(jobs: Path) -
     assert "Exceeded job memory limit" in (jobs / f"slurm-{job}.out").read_text()
 
 
+@needs_slurm
 def test_impossible_and_malformed_requests_get_slurms_reason_in_plain_words(jobs: Path) -> None:
     cases = {
         ("--ntasks=999",): "no node here can ever run this",
@@ -152,6 +158,7 @@ def test_impossible_and_malformed_requests_get_slurms_reason_in_plain_words(jobs
         scheduler.submit("#!/bin/bash\n#SBATCH --cpus=2\nhostname\n", cwd=jobs)
 
 
+@needs_slurm
 def test_interactive_srun_and_the_transfer_partition(jobs: Path) -> None:
     result = scheduler.run("srun", "--ntasks=2", "--label", "hostname", cwd=jobs)
     assert sorted(result.stdout.split()) == ["0:", "1:", *sorted([os.uname().nodename] * 2)]
@@ -171,6 +178,7 @@ def test_interactive_srun_and_the_transfer_partition(jobs: Path) -> None:
         assert pty.returncode == 0 and "/dev/pts/" in pty.stdout and "ok" in pty.stdout
 
 
+@needs_slurm
 def test_pbs_script_through_qsub_and_its_workdir_caveat(jobs: Path) -> None:
     if shutil.which("qsub") is None:
         pytest.skip("qsub (slurm-wlm-torque) is not installed: tools/install-slurm installs it")
@@ -190,6 +198,7 @@ def test_pbs_script_through_qsub_and_its_workdir_caveat(jobs: Path) -> None:
     assert output[1] == str(jobs)
 
 
+@needs_slurm
 def test_mpi_job_with_srun_pmi2(jobs: Path) -> None:
     pytest.importorskip("mpi4py", reason="mpi4py (and the mpich wheel) are not installed")
     program = jobs / "allreduce.py"
@@ -207,6 +216,7 @@ def test_mpi_job_with_srun_pmi2(jobs: Path) -> None:
     assert lines == [[str(rank), "3", "6"] for rank in range(3)], output
 
 
+@needs_slurm
 def test_ipyparallel_engines_started_through_slurm(slurm: Path, jobs: Path) -> None:
     import ipyparallel as ipp
 
@@ -230,6 +240,7 @@ def test_ipyparallel_engines_started_through_slurm(slurm: Path, jobs: Path) -> N
 # ------------------------------------------------------------------------- start and stop
 
 
+@needs_slurm
 def test_start_twice_stop_twice_and_recover_from_a_killed_run(tmp_path: Path) -> None:
     folder = tmp_path / "own"
     try:
@@ -261,3 +272,21 @@ def test_commands_without_a_started_slurm_say_how_to_start_it(tmp_path: Path) ->
     with pytest.raises(SchedulerError, match="workshop scheduler start"):
         scheduler.run("sinfo", folder=tmp_path / "never")
     assert "never started" in str(scheduler.status(tmp_path / "never"))
+
+
+def test_missing_says_what_is_missing_and_how_to_get_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "platform", "darwin")
+    assert "Slurm runs on Linux only, and this is darwin" in scheduler.missing()
+    monkeypatch.setattr(sys, "platform", "linux")
+    monkeypatch.setattr(shutil, "which", lambda name, path=None: None)
+    reason = scheduler.missing()
+    assert "Slurm is not installed (slurmctld" in reason and "apt-get install slurm-wlm" in reason
+    monkeypatch.setattr(shutil, "which", lambda name, path=None: f"/usr/bin/{name}")
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    monkeypatch.delenv("WORKSHOP_SLURM_UNPRIVILEGED", raising=False)
+    assert "needs root, or, in a single-user container only" in scheduler.missing()
+    monkeypatch.setenv("WORKSHOP_SLURM_UNPRIVILEGED", "1")
+    assert scheduler.missing() is None
+    with pytest.raises(SchedulerError, match="cannot start Slurm: Slurm runs on Linux only"):
+        monkeypatch.setattr(sys, "platform", "win32")
+        scheduler.start(Path("/nonexistent/state"))
