@@ -16,7 +16,6 @@ as you: acceptable only in a single-user container (Binder, CI), so it must be a
 from __future__ import annotations
 
 import contextlib
-import getpass
 import os
 import re
 import shutil
@@ -101,7 +100,7 @@ def state_folder(folder: Path | str | None = None) -> Path:
         return Path(folder).resolve()
     if os.environ.get(FOLDER_VARIABLE):
         return Path(os.environ[FOLDER_VARIABLE]).resolve()
-    from workshop.cli import find_course_root
+    from workshop.paths import find_course_root
 
     root = find_course_root()
     return (root if root is not None else Path.home()) / FOLDER_NAME
@@ -175,7 +174,9 @@ def _last_job_id(folder: Path) -> int:
 
 def _write_config(folder: Path, mode: str) -> Path:
     """Write slurm.conf for ``mode`` ("munge" or "unprivileged") and return its path."""
-    user = getpass.getuser()
+    import pwd  # POSIX only, as Slurm is
+
+    user = pwd.getpwuid(os.geteuid()).pw_name
     if mode == "munge":
         auth = (
             "AuthType=auth/munge\nCredType=cred/munge\n"
@@ -524,7 +525,8 @@ def connect(folder: Path | str | None = None, *, start_if_needed: bool = True) -
     """Point this process's Slurm commands (``!sbatch`` in a notebook) at the workshop's Slurm.
 
     Sets SLURM_CONF in os.environ; starts Slurm first if it is not running and
-    ``start_if_needed`` (``status.started_now`` then says so: stop it when done). Raises
+    ``start_if_needed``. A Slurm started here (``status.started_now``) is stopped when this
+    process exits or its kernel shuts down, if ``stop()`` was not called before. Raises
     SchedulerError with what is missing when it cannot run.
     """
     place = state_folder(folder)
