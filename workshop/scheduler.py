@@ -184,6 +184,10 @@ def _write_config(folder: Path, mode: str) -> Path:
         )
     else:
         auth = "AuthType=auth/none\nCredType=cred/none\n"
+    cpus, memory = _node_cpus(), _node_memory_mib()
+    # A job that does not say how much memory it needs gets this much per CPU (MiB): enough for
+    # an ipyparallel engine that compiles a Numba kernel, while every CPU can still get it.
+    per_cpu = max(128, min(1024, memory // cpus))
     text = f"""# Written by `workshop scheduler start`; rewritten at every start. Do not edit.
 ClusterName=workshop
 SlurmctldHost={NODE}(127.0.0.1)
@@ -216,9 +220,9 @@ FirstJobId={_last_job_id(folder) + 1}
 MinJobAge=300
 SchedulerParameters=sched_interval=1
 KillWait=2
-NodeName={NODE} NodeAddr=127.0.0.1 CPUs={_node_cpus()} RealMemory={_node_memory_mib()} State=UNKNOWN
-PartitionName=compute Nodes={NODE} Default=YES MaxTime=60 DefMemPerCPU=256 State=UP
-PartitionName=transfer Nodes={NODE} MaxTime=30 MaxCPUsPerNode=1 DefMemPerCPU=256 State=UP
+NodeName={NODE} NodeAddr=127.0.0.1 CPUs={cpus} RealMemory={memory} State=UNKNOWN
+PartitionName=compute Nodes={NODE} Default=YES MaxTime=60 DefMemPerCPU={per_cpu} State=UP
+PartitionName=transfer Nodes={NODE} MaxTime=30 MaxCPUsPerNode=1 DefMemPerCPU={per_cpu} State=UP
 """
     path = folder / "slurm.conf"
     path.write_text(text)
