@@ -1,4 +1,4 @@
-"""The ``workshop`` command: ``info``, ``lab``, ``bench``, ``release`` and ``grade``."""
+"""The ``workshop`` command: ``info``, ``lab``, ``bench``, ``release``, ``grade`` and ``scheduler``."""
 
 from __future__ import annotations
 
@@ -153,6 +153,26 @@ def _grade_options(grade: argparse.ArgumentParser) -> None:
     )
 
 
+def _scheduler(args: argparse.Namespace) -> int:
+    """``workshop scheduler start|stop|status``: the single-node Slurm of unit 09."""
+    from workshop import scheduler
+
+    try:
+        if args.action == "start":
+            print(scheduler.start())
+        elif args.action == "stop":
+            stopped = scheduler.stop()
+            print("Slurm (workshop) stopped." if stopped else "Slurm (workshop) was not running.")
+        else:
+            current = scheduler.status()
+            print(current)
+            return 0 if current.running else 3
+    except scheduler.SchedulerError as error:
+        print(f"workshop scheduler {args.action}: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="workshop",
@@ -193,6 +213,11 @@ def _parser() -> argparse.ArgumentParser:
     grade = commands.add_parser("grade", help="autograde submissions and export grades (nbgrader)")
     _grade_options(grade)
     grade.set_defaults(run=_grade)
+    scheduler = commands.add_parser(
+        "scheduler", help="a single-node Slurm on 127.0.0.1 for unit 09 (start, stop, status)"
+    )
+    scheduler.add_argument("action", choices=["start", "stop", "status"])
+    scheduler.set_defaults(run=_scheduler)
     return parser
 
 
