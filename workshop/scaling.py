@@ -24,6 +24,7 @@ from workshop.hardware import small_mode, usable_cores
 from workshop.timing import FirstResult, Measurement, measure
 
 __all__ = [
+    "COVERAGE",
     "FIT_MIN_COUNTS",
     "KARP_FLATT_NOTE",
     "OVERSUBSCRIBE_FACTOR",
