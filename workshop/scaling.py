@@ -22,6 +22,7 @@ import numpy as np
 from workshop.errors import MissingCapability, WrongResult, describe
 from workshop.hardware import small_mode, usable_cores
 from workshop.kernels.registry import check_worker_count
+from workshop.load import LoadMonitor, start_monitor
 from workshop.timing import Measurement, measure
 
 __all__ = [
@@ -528,11 +529,15 @@ def sweep(
     oversubscribe: bool = False,
     on_point: Callable[[ScalingPoint], None] | None = None,
     cancel: threading.Event | None = None,
+    warn: bool = True,
 ) -> ScalingResult:
     """Measure ``implementation`` of ``problem`` at each worker count, strong or weak scaling.
 
     ``size`` defaults to the problem's default size (its small size in small mode). Each point's
-    first result is validated against the problem's reference before its time is kept.
+    first result is validated against the problem's reference before its time is kept, and the
+    CPU time other programs used while it was measured is kept in its metadata (``"load"``, see
+    ``workshop.load``). ``warn=False`` leaves unstable points to the caller (the lab names them
+    in its status line) instead of an ``UnstableMeasurementWarning`` for each.
     """
     from workshop.kernels import get_problem
 
@@ -549,18 +554,29 @@ def sweep(
     size = spec.check_size(size)
 
     result = ScalingResult(spec.name, impl.name, mode, usable_cores=usable_cores())
+    monitor = start_monitor()
     with _single_threaded_pools(impl.threaded):
         for count in counts:
             if cancel is not None and cancel.is_set():
                 break
-            point = _measure_point(spec, impl, count, size, mode, repeat, min_time)
+            point = _measure_point(spec, impl, count, size, mode, repeat, min_time, warn)
+            _record_load(point, monitor)
             result.points.append(point)
             if on_point is not None:
                 on_point(point)
     return result
 
 
-def _measure_point(spec, impl, workers: int, size: int, mode: Mode, repeat: int, min_time: float):
+def _record_load(point: ScalingPoint, monitor: LoadMonitor | None) -> None:
+    """Keep what other programs used while ``point`` was measured in its metadata."""
+    reading = monitor.reading() if monitor is not None else None
+    if reading is not None and point.measurement is not None:
+        point.measurement.metadata["load"] = reading.to_dict()
+
+
+def _measure_point(
+    spec, impl, workers: int, size: int, mode: Mode, repeat: int, min_time: float, warn: bool
+):
     point_size = size if mode == "strong" else spec.check_size(spec.weak_size(size, workers))
     inputs = spec.make_input(point_size)
     try:
@@ -571,6 +587,7 @@ def _measure_point(spec, impl, workers: int, size: int, mode: Mode, repeat: int,
             min_time=min_time,
             label=f"{spec.name}/{impl.name} ×{workers}",
             check=lambda result: spec.validate(result, inputs),
+            warn=warn,
         )
     except WrongResult as exc:
         return ScalingPoint(workers, point_size, error=str(exc))
