@@ -1,11 +1,12 @@
 """One input, several implementations of a problem side by side, and how each compares with C.
 
-``compare_implementations`` takes implementations from the kernel registry by name, plus callables
-of your own (a notebook's Numba or Cython function), checks each one's first result against the
-problem's reference and times the correct ones interleaved, both in one call to
-``workshop.timing.compare``, on the same input. An implementation that cannot run here (no C compiler, kernels not built), fails or gives
-a wrong answer is listed with the reason instead of timed. ``Comparison.plot`` draws the median
-times on one bar chart, labelled with each one's ratio to the problem's baseline (C) where it was measured.
+``compare_implementations`` takes implementations from the kernel registry by name, plus
+callables of your own (a notebook's Numba or Cython function), and hands them to one call of
+``workshop.timing.compare``, which checks each one's first result against the problem's
+reference and times the correct ones interleaved on the same input. An implementation that
+cannot run here (no C compiler, kernels not built), fails or gives a wrong answer is listed with
+the reason instead of timed. ``Comparison.plot`` draws the median times on one bar chart,
+labelled with each one's ratio to the problem's baseline (C) where it was measured.
 """
 
 from __future__ import annotations
@@ -93,8 +94,8 @@ def compare_implementations(
 
     Registry implementations are labelled with their titles, ``extra`` ones with their keys; each
     is called once first (which also compiles a JIT function) and validated, and only correct
-    ones are timed, interleaved. The C reference, when among ``names`` and available, is the
-    one every ratio is taken against. Raises ValueError for an unknown problem or name, a size
+    ones are timed, interleaved. The problem's baseline (``Problem.baseline``, plain C), when among
+    ``names`` and available, is the one every ratio is taken against. Raises ValueError for an unknown problem or name, a size
     outside the problem's range, or a label used twice.
     """
     spec = problem if isinstance(problem, Problem) else get_problem(problem)

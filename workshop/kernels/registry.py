@@ -112,7 +112,12 @@ class Problem:
         threaded: bool = False,
         requires: Callable[[], str | None] | None = None,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        """Decorator: register ``func`` as the implementation ``name`` (teaching order = order)."""
+        """Decorator: register ``func`` as the implementation ``name`` (teaching order = order).
+
+        ``backend`` is one of ``BACKENDS``; a ``parallel`` one is called with ``workers=``
+        (threads, processes, engines or MPI ranks); ``requires`` returns why it cannot run here
+        (or None), e.g. ``engines.unavailable_reason``.
+        """
         if backend not in BACKENDS:
             raise ValueError(f"backend {backend!r} is not one of {choices(BACKENDS)}")
         if name in self.implementations:
