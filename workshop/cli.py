@@ -71,7 +71,8 @@ def _bench(args: argparse.Namespace) -> int:
     print(f"Results written to {folder}/ (results.json, results.md, scaling-*.png)")
     missed = [t for t in report.targets if t.met is False]
     if args.check and missed:
-        print("Targets missed: " + "; ".join(t.name for t in missed), file=sys.stderr)
+        listed = "; ".join(f"{t.name}: {t.value:.3g}, goal {t.goal}" for t in missed)
+        print(f"Targets missed: {listed}", file=sys.stderr)
         return 1
     return 0
 
