@@ -42,3 +42,17 @@ def test_a_fit_is_drawn_with_its_band_only_from_three_counts():
     (line,) = ax.get_lines()
     assert line.get_label().startswith("Amdahl fit (s = ")
     assert len(ax.collections) == 1  # the uncertainty band
+
+
+def test_comparison_bars_carry_their_spread_and_hatch_unstable_ones():
+    from workshop.comparison import Comparison
+
+    steady = Measurement("a", [1.0, 1.01, 0.99], 1, 1.0)
+    noisy = Measurement("b", [0.5, 0.8, 0.2], 1, 0.5)
+    comparison = Comparison("pi", 100, {"C": steady, "mine": noisy}, reference="C")
+    ax = comparison.plot(ax=Figure().subplots())
+    (bars,) = [c for c in ax.containers if hasattr(c, "patches")]
+    assert [bar.get_hatch() or "" for bar in bars.patches] == ["//", ""]  # "mine" on the bottom
+    assert bars.errorbar is not None
+    texts = [t.get_text() for t in ax.texts]
+    assert any("unstable: spread" in t for t in texts)
