@@ -93,7 +93,9 @@ def test_quick_runs_and_one_core_say_why_nothing_was_checked():
     one_core = Run(machine={"usable_cores": 1}, lab_latency=None)
     found = by_name(targets.check_targets(one_core, []))
     assert found["pi processes: 2 workers ÷ 1 worker"].note == "needs 2 usable cores"
-    assert "not measured: the lab was not run" in found["lab: slider 2→1 to measuring (s)"].verdict()
+    assert (
+        "not measured: the lab was not run" in found["lab: slider 2→1 to measuring (s)"].verdict()
+    )
 
 
 def test_targets_are_plain_data():

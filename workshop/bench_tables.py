@@ -76,8 +76,7 @@ def _rows_table(report: Any) -> list[str]:
         size = _size(row.problem, row.size)
         if row.measurement is None:
             lines.append(
-                f"| {row.problem} | {row.implementation} | {size} | skipped: {row.error} "
-                "| | | |"
+                f"| {row.problem} | {row.implementation} | {size} | skipped: {row.error} | | | |"
             )
             continue
         ratio = row.ratio_to_reference

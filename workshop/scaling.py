@@ -115,7 +115,6 @@ def fit_gustafson(workers: Iterable[float], scaled_speedups: Iterable[float]) ->
     return float(np.clip(np.dot(a, p - s) / np.dot(a, a), 0.0, 1.0))
 
 
-
 @dataclass(frozen=True)
 class LawFit:
     """A serial fraction fitted to measured speed-ups, with its uncertainty.
