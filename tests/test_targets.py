@@ -101,3 +101,25 @@ def test_quick_runs_and_one_core_say_why_nothing_was_checked():
 def test_targets_are_plain_data():
     target = targets.Target("x", "≥ 1", 1.5, True)
     assert target.to_dict() == {"name": "x", "goal": "≥ 1", "value": 1.5, "met": True, "note": ""}
+
+
+def test_a_miss_says_why_where_the_run_can_tell():
+    rows = [
+        Row("mandelbrot", "numba", "numba", 1.02),
+        Row("mandelbrot", "numba-parallel", "numba", 1.3),
+        Row("mandelbrot", "cython", "cython", 1.4),
+    ]
+    found = by_name(targets.check_targets(Run(rows=rows), rows))
+    parallel = found["mandelbrot numba-parallel ÷ C, same size, 1 worker"]
+    assert parallel.met is False
+    assert parallel.verdict().startswith("NO: the serial numba kernel is within 1.1× (1.02)")
+    assert found["mandelbrot cython ÷ C, same size, 1 worker"].verdict() == "NO"
+
+    @dataclass
+    class Busy:
+        busy: bool = True
+
+    noisy = Run(rows=rows)
+    noisy.load = Busy()
+    found = by_name(targets.check_targets(noisy, rows))
+    assert found["mandelbrot cython ÷ C, same size, 1 worker"].verdict().startswith("NO: noisy")

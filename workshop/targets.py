@@ -58,10 +58,13 @@ class Target:
         }
 
     def verdict(self) -> str:
-        """``"yes"``, ``"NO"`` or ``"not measured: <why>"``."""
+        """``"yes"``, ``"NO"`` (``"NO: <why>"`` where the run can tell) or
+        ``"not measured: <why>"``."""
         if self.met is None:
             return f"not measured: {self.note}" if self.note else "not measured"
-        return "yes" if self.met else "NO"
+        if self.met:
+            return "yes"
+        return f"NO: {self.note}" if self.note else "NO"
 
 
 class Measured(Protocol):
@@ -70,6 +73,7 @@ class Measured(Protocol):
     quick: bool
     machine: dict[str, Any]
     lab_latency: float | None
+    load: Any  # a workshop.load.LoadReading, or None
 
     def row(self, problem: str, implementation: str) -> Any: ...
 
@@ -90,8 +94,29 @@ def _c_ratio_targets(run: Measured, rows: Iterable[Any]) -> list[Target]:
         elif run.quick:
             targets.append(Target(name, goal, ratio, None, "a quick run's sizes are too small"))
         else:
-            targets.append(Target(name, goal, ratio, ratio <= C_RATIO))
+            met = ratio <= C_RATIO
+            targets.append(Target(name, goal, ratio, met, "" if met else _why_slower(run, row)))
     return targets
+
+
+def _why_slower(run: Measured, row: Any) -> str:
+    """A sentence on why a compiled kernel missed the C target, where this run can tell."""
+    load = getattr(run, "load", None)
+    runs = (getattr(row, "measurement", None), getattr(row, "reference", None))
+    measured = [m for m in runs if m is not None]
+    if any(not m.stable for m in measured) or (load is not None and load.busy):
+        return (
+            "noisy: unstable samples or other programs busy during the run; measure again on "
+            "a quiet machine"
+        )
+    serial = run.row(row.problem, row.backend)
+    ratio = None if serial is None or serial is row else serial.ratio_to_reference
+    if ratio is not None and ratio <= C_RATIO:
+        return (
+            f"the serial {row.backend} kernel is within {C_RATIO:g}× ({ratio:.2f}); the gap is "
+            "the parallel machinery (a thread team, its scheduling) paid even at one worker"
+        )
+    return ""
 
 
 def _two_worker_speedup(result: ScalingResult | None) -> float | None:
