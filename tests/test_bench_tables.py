@@ -87,3 +87,11 @@ def test_check_fails_naming_the_missed_targets(monkeypatch, tmp_path, capsys):
     assert "pi cython ÷ C, same size, 1 worker: 1.25, goal ≤ 1.1" in err
     assert "pi processes: 2 workers ÷ 1 worker: 1.5, goal ≥ 1.9" in err
     assert cli.main(["bench", "--out", str(tmp_path)]) == 0  # without --check: report only
+
+
+def test_points_measured_under_load_are_named_once_per_row():
+    report = synthetic_report()
+    for point in report.sweeps[0].points:
+        point.measurement.metadata["load"] = {"busy": True, "other_cores": 1.2}
+    (row,) = [line for line in report.markdown().splitlines() if "| pi | processes |" in line]
+    assert row.count("other programs were busy while 1, 2 worker(s) were measured") == 1

@@ -100,9 +100,19 @@ def _fit_text(sweep: ScalingResult) -> str:
     return f"Karp-Flatt e = {metric:.3f} ± {error:.3f}"
 
 
+def _notes(sweep: ScalingResult) -> str:
+    """The sweep's notes, with the points measured under load named together, once."""
+    busy = [note.workers for note in sweep.notes if note.kind == "busy"]
+    texts = [note.text for note in sweep.notes if note.kind != "busy"]
+    if busy:
+        counts = ", ".join(str(w) for w in busy)
+        texts.insert(0, f"other programs were busy while {counts} worker(s) were measured")
+    return "; ".join(texts) or "–"
+
+
 def _scaling_row(sweep: ScalingResult) -> str:
     name, size = f"| {sweep.problem} | {sweep.implementation} |", ""
-    notes = "; ".join(note.text for note in sweep.notes) or "–"
+    notes = _notes(sweep)
     points = sweep.ok_points
     if len(points) < 2:
         size = _size(sweep.problem, sweep.points[0].size) if sweep.points else "–"
