@@ -155,3 +155,12 @@ def test_the_status_waits_for_the_drawing_it_describes():
     figure.flush()
     assert said == ["second", "third"]
     np.testing.assert_allclose(figure.axes[0].get_lines()[0].get_xdata(), [1.0])
+
+
+def test_other_programs_during_a_point_are_mentioned_as_it_lands():
+    from workshop.lab.text import point_text
+
+    point = noisy_point(2, 0.5, 0.01)
+    assert "other programs" not in point_text(point)
+    point.measurement.metadata["load"] = {"busy": True, "other_cores": 0.9}
+    assert point_text(point).endswith("(other programs used 0.9 cores meanwhile)")

@@ -47,6 +47,9 @@ def point_text(point: ScalingPoint) -> str:
             text += f" ± {format_seconds(m.stdev)}"
         if not m.stable:
             text += f" (unstable: spread {m.spread:.0%})"
+        load = m.metadata.get("load") or {}
+        if load.get("busy"):
+            text += f" (other programs used {load.get('other_cores', 0.0):.1f} cores meanwhile)"
     return text
 
 
