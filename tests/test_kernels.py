@@ -19,8 +19,8 @@ EXPECTED = {
         "processes", "engines", "c",
     ],
     "mandelbrot": [
-        "python", "numpy", "numba", "numba-parallel", "cython", "cython-parallel",
-        "processes", "engines", "engines-balanced", "c",
+        "python", "numpy", "numba", "numba-parallel", "numba-dynamic", "cython",
+        "cython-parallel", "cython-dynamic", "processes", "engines", "engines-balanced", "c",
     ],
 }  # fmt: skip
 CASES = [
@@ -68,7 +68,8 @@ def test_implementation_flags(problem):
     implementations = get_problem(problem).implementations
     threaded = {n for n, impl in implementations.items() if impl.threaded}
     parallel = {n for n, impl in implementations.items() if impl.parallel}
-    assert threaded == {"numba-parallel", "cython-parallel"}
+    assert threaded == {n for n in implementations if n.startswith(("numba-", "cython-"))}
+    assert {"numba-parallel", "cython-parallel"} <= threaded
     assert parallel == threaded | {"processes"} | {n for n in implementations if "engines" in n}
     assert implementations["c"].backend == "c"
     assert all(impl.title and impl.name == n for n, impl in implementations.items())

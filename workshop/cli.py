@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -70,7 +71,8 @@ def _bench(args: argparse.Namespace) -> int:
     print(f"Results written to {folder}/ (results.json, results.md, scaling-*.png)")
     missed = [t for t in report.targets if t.met is False]
     if args.check and missed:
-        print("Targets missed: " + "; ".join(t.name for t in missed), file=sys.stderr)
+        listed = "; ".join(f"{t.name}: {t.value:.3g}, goal {t.goal}" for t in missed)
+        print(f"Targets missed: {listed}", file=sys.stderr)
         return 1
     return 0
 
@@ -229,7 +231,23 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
         args.jupyter_args += extra
     try:
-        return args.run(args)
+        code = args.run(args)
+        sys.stdout.flush()  # a closed pipe shows here, not at exit as an ignored exception
+        return code
+    except BrokenPipeError:
+        return _reader_went_away()
     except (ValueError, FileNotFoundError) as exc:
         print(f"workshop {args.command}: {exc}", file=sys.stderr)
         return 2
+
+
+def _reader_went_away() -> int:
+    """The reader of our output closed it early (``workshop info | head``): stop quietly.
+
+    Standard output is pointed at the null device so the interpreter's final flush cannot fail
+    again; the exit status is the shell's for a program ended by SIGPIPE.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 128 + getattr(signal, "SIGPIPE", 13)

@@ -64,19 +64,28 @@ class Comparison:
             height = 0.45 * max(len(self.measurements), 2) + 1.4
             _, ax = plt.subplots(figsize=(8, height), layout="constrained")
         labels = list(self.measurements)[::-1]  # first one on top
-        times = [self.measurements[label].median for label in labels]
+        runs = [self.measurements[label] for label in labels]
+        times = [run.median for run in runs]
         colours = ["C3" if label == self.reference else "C0" for label in labels]
-        ax.barh(labels, times, color=colours)
+        # error bars: one standard deviation; unstable bars hatched, so noise is not read as fact
+        hatches = ["" if run.stable else "//" for run in runs]
+        bars = ax.barh(labels, times, color=colours, xerr=[r.stdev for r in runs], capsize=3)
+        for bar, hatch in zip(bars, hatches, strict=True):
+            bar.set_hatch(hatch)
         ax.set_xscale("log")
         for y, label in enumerate(labels):
             ratio = self.ratio(label)
-            text = format_seconds(self.measurements[label].median)
+            text = format_seconds(runs[y].median)
             if not math.isnan(ratio) and label != self.reference:
                 text += f"  ({ratio:.3g} × the time of C)"
+            if not runs[y].stable:
+                text += f"  unstable: spread {runs[y].spread:.0%}"
             ax.text(times[y], y, " " + text, va="center", fontsize=9)
         if times:
             ax.set_xlim(min(times) / 2, max(times) * 30)  # room for the labels
-        ax.set_xlabel("median time per call (s), measured now; shorter is faster")
+        ax.set_xlabel(
+            "median time per call (s) ± 1 standard deviation, measured now; shorter is faster"
+        )
         ax.set_title(title or f"{self.problem}, size {self.size}: the same input for every one")
         return ax
 

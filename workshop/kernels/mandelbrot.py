@@ -11,7 +11,7 @@ finish, and interleaved or load-balanced rows fix that.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit, parallel_chunksize, prange
 
 from workshop.kernels import engines, native, pools
 from workshop.kernels.chunks import blocks, interleaved
@@ -25,6 +25,7 @@ __all__ = ["BOUNDS", "MANDELBROT", "MAX_ITER", "PROBLEM"]
 #: first third of the rows; the last rows are nearly empty.
 BOUNDS = (-2.0, 0.6, -0.8, 1.3)
 MAX_ITER = 200
+assert MAX_ITER < 256  # rows_block_compact sends counts as bytes
 #: At most this fraction of pixels may differ from the reference (rounding, fused multiply-add).
 TOLERANCE = 1e-3
 
@@ -170,6 +171,13 @@ def rows_block(inputs: tuple, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     return rows, rows_numba(x_min, x_max, y_min, y_max, size, max_iter, rows)
 
 
+def rows_block_compact(inputs: tuple, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``rows_block`` with the counts sent back as one byte each (``MAX_ITER`` < 256): a quarter
+    of the data to carry from the engines, which is most of what a small task costs there."""
+    rows, counts = rows_block(inputs, rows)
+    return rows, counts.astype(np.uint8)
+
+
 def _assemble(size: int, parts: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
     image = np.empty((size, size), dtype=np.int32)
     for rows, counts in parts:
@@ -234,6 +242,19 @@ def mandelbrot_numba_parallel(x_min, x_max, y_min, y_max, size, max_iter, *, wor
         return mandelbrot_numba_parallel_kernel(x_min, x_max, y_min, y_max, size, max_iter)
 
 
+@MANDELBROT.register(
+    "numba-dynamic",
+    "Numba prange, rows handed out one at a time",
+    "numba",
+    parallel=True,
+    threaded=True,
+)
+def mandelbrot_numba_dynamic(x_min, x_max, y_min, y_max, size, max_iter, *, workers):
+    # chunks of one row, taken by whichever thread is free: the costly rows spread out
+    with numba_threads(workers), parallel_chunksize(1):
+        return mandelbrot_numba_parallel_kernel(x_min, x_max, y_min, y_max, size, max_iter)
+
+
 @MANDELBROT.register("cython", "Cython typed loops", "cython", requires=_cython_reason)
 def mandelbrot_cython(x_min, x_max, y_min, y_max, size, max_iter):
     return cython_module("mandelbrot_cy").mandelbrot(x_min, x_max, y_min, y_max, size, max_iter)
@@ -250,6 +271,19 @@ def mandelbrot_cython(x_min, x_max, y_min, y_max, size, max_iter):
 def mandelbrot_cython_parallel(x_min, x_max, y_min, y_max, size, max_iter, *, workers):
     module = cython_module("mandelbrot_cy")
     return module.mandelbrot_parallel(x_min, x_max, y_min, y_max, size, max_iter, workers)
+
+
+@MANDELBROT.register(
+    "cython-dynamic",
+    "Cython prange, schedule='dynamic'",
+    "cython",
+    parallel=True,
+    threaded=True,
+    requires=_cython_parallel_reason,
+)
+def mandelbrot_cython_dynamic(x_min, x_max, y_min, y_max, size, max_iter, *, workers):
+    module = cython_module("mandelbrot_cy")
+    return module.mandelbrot_dynamic(x_min, x_max, y_min, y_max, size, max_iter, workers)
 
 
 @MANDELBROT.register("processes", "Process pool, row blocks", "processes", parallel=True)
@@ -282,10 +316,10 @@ def mandelbrot_engines(x_min, x_max, y_min, y_max, size, max_iter, *, workers):
 def mandelbrot_engines_balanced(x_min, x_max, y_min, y_max, size, max_iter, *, workers):
     inputs = (x_min, x_max, y_min, y_max, size, max_iter)
     tasks = [(inputs, rows) for rows in interleaved(size, 4 * workers)]
-    return _assemble(size, engines.run_balanced(rows_block, tasks, workers))
+    return _assemble(size, engines.run_balanced(rows_block_compact, tasks, workers))
 
 
-@MANDELBROT.register("c", "Plain C (-O3)", "c", requires=native.unavailable_reason)
+@MANDELBROT.register("c", "Plain C (-O3, built for this CPU)", "c", requires=native.unavailable_reason)
 def mandelbrot_c(x_min, x_max, y_min, y_max, size, max_iter):
     args = (*(repr(float(v)) for v in (x_min, x_max, y_min, y_max)), size, max_iter)
     raw = native.run_program("mandelbrot", *args)

@@ -226,6 +226,6 @@ def pi_engines(n: int, seed: int, *, workers: int) -> float:
     return 4.0 * sum(engines.run_static(hits_block, tasks, workers)) / n
 
 
-@PI.register("c", "Plain C (-O3)", "c", requires=native.unavailable_reason)
+@PI.register("c", "Plain C (-O3, built for this CPU)", "c", requires=native.unavailable_reason)
 def pi_c(n: int, seed: int) -> float:
     return 4.0 * int(native.run_program("pi", n, seed)) / n

@@ -14,7 +14,7 @@ import html
 import math
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -27,10 +27,18 @@ from workshop.hardware import cores_reason, small_mode, usable_cores
 from workshop.kernels import Implementation, Problem, get_problem
 from workshop.lab.figure import ScalingFigure, plot_lines
 from workshop.lab.jobs import Job, JobQueue
-from workshop.lab.text import ONE_CORE_NOTE, progress_text, summary, workers_text
+from workshop.lab.text import ONE_CORE_NOTE, load_text, progress_text, summary, workers_text
+from workshop.load import start_monitor
 from workshop.scaling import OVERSUBSCRIBE_FACTOR, ScalingPoint, ScalingResult
 
-__all__ = ["SpeedupLab", "size_choices", "sweep_counts"]
+__all__ = ["NO_WIDGETS_TEXT", "SpeedupLab", "size_choices", "sweep_counts"]
+
+NO_WIDGETS_TEXT = (
+    "The speed-up lab is interactive: it needs a frontend that shows Jupyter widgets "
+    "(JupyterLab 4 or Jupyter Notebook 7, with ipywidgets 8), and this one shows text only. "
+    "Open the notebook with `workshop lab`, or drive the lab from code: "
+    "lab.run_button.click(); lab.wait(); print(lab.status.value)."
+)
 
 
 def size_choices(problem: Problem, *include: int) -> list[int]:
@@ -68,6 +76,15 @@ def _parallel_implementations(problem: Problem) -> tuple[dict[str, Implementatio
         else:
             usable[name] = impl
     return usable, unavailable
+
+
+def _thread_limit(impl: Implementation) -> int | None:
+    """The most threads a Numba ``prange`` implementation may use here, or None (no limit)."""
+    if impl.backend != "numba" or not impl.parallel:
+        return None
+    from workshop.kernels.threads import thread_limit
+
+    return thread_limit()
 
 
 def _check_timing_options(mode: str, repeat: int, min_time: float) -> None:
@@ -109,8 +126,11 @@ class SpeedupLab:
             size = spec.small_size if small_mode() else spec.default_size
         size = spec.check_size(size)
         oversubscribe = bool(oversubscribe)
-        workers = self._cores if workers is None else workers
+        self._chosen = chosen
+        workers = min(self._cores, self._highest(oversubscribe)) if workers is None else workers
         workers = scaling.check_workers([workers], oversubscribe=oversubscribe)[0]
+        if workers > self._highest(oversubscribe):
+            raise ValueError(self._limit_text(workers))
 
         self.last_start_latency: float | None = None
         self.last_error: str | None = None
@@ -119,6 +139,8 @@ class SpeedupLab:
         self._result_lock = threading.Lock()
         self._result = ScalingResult(spec.name, chosen, mode, usable_cores=self._cores)
         self._jobs = JobQueue(spec.name, self, repeat=repeat, min_time=float(min_time))
+        self._load = start_monitor()  # other programs' CPU use between and during measurements
+        self._load_before: str | None = None
         self._figure = ScalingFigure(self._cores)
         self._build_widgets(chosen, mode, size, workers, oversubscribe)
         self.widget = self._layout()
@@ -239,10 +261,31 @@ class SpeedupLab:
         )
 
     def _highest(self, oversubscribe: bool) -> int:
-        return self._cores * OVERSUBSCRIBE_FACTOR if oversubscribe else self._cores
+        """The workers slider's maximum: the usable cores (or more, oversubscribed), but never
+        more threads than Numba may use in this process."""
+        highest = self._cores * OVERSUBSCRIBE_FACTOR if oversubscribe else self._cores
+        name = getattr(getattr(self, "implementation", None), "value", self._chosen)
+        limit = _thread_limit(self._problem.implementation(name))
+        return highest if limit is None else max(1, min(highest, limit))
+
+    def _limit_text(self, workers: int) -> str:
+        name = getattr(getattr(self, "implementation", None), "value", self._chosen)
+        limit = _thread_limit(self._problem.implementation(name))
+        return (
+            f"workers={workers} is more than Numba may use here: this process started Numba "
+            f"with NUMBA_NUM_THREADS={limit} threads; set NUMBA_NUM_THREADS before Python starts "
+            "to allow more"
+        )
 
     def _help_text(self) -> str:
         lines = [f"Usable cores: {self._cores} ({cores_reason()})."]
+        limits = {_thread_limit(impl) for impl in self._usable.values()} - {None}
+        if limits and min(limits) < self._cores * OVERSUBSCRIBE_FACTOR:
+            limit = min(limits)
+            lines.append(
+                f"Numba may use at most {limit} threads in this kernel (NUMBA_NUM_THREADS="
+                f"{limit}), so its workers slider stops there."
+            )
         if self._unavailable:
             missing = "; ".join(f"{name}: {why}" for name, why in self._unavailable.items())
             lines.append(f"Not available here: {missing}")
@@ -279,6 +322,7 @@ class SpeedupLab:
                 f"the speed-up lab is still measuring after {timeout:g} s "
                 f"(status: {self._status_text}); wait longer, or call close() to stop it"
             )
+        self._figure.flush()  # code that waits reads the final status, drawn or not yet
         return self.result
 
     def plot_data(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -309,10 +353,13 @@ class SpeedupLab:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
-
-        display(self.widget)
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        """The widget where the frontend shows widgets; a sentence saying what the lab needs
+        where it shows text only (instead of a raw ``VBox(...)``)."""
+        bundle = self.widget._repr_mimebundle_(include=include, exclude=exclude) or {}
+        data = dict(bundle[0] if isinstance(bundle, tuple) else bundle)
+        data["text/plain"] = NO_WIDGETS_TEXT
+        return data
 
     def __repr__(self) -> str:
         r = self.result
@@ -360,16 +407,20 @@ class SpeedupLab:
         self._jobs.submit(Job("restart", implementation=self.implementation.value))
 
     def _on_oversubscribe(self, change: dict[str, Any]) -> None:
-        with self._quietly():
-            self.workers.max = self._highest(bool(change["new"]))
+        self._update_workers_max()
         self._update_oversubscribe_note()
         self._redraw()
+
+    def _update_workers_max(self) -> None:
+        with self._quietly():
+            self.workers.max = self._highest(bool(self.oversubscribe.value))
 
     def _on_curve_setting(self, change: dict[str, Any]) -> None:
         if self._quiet:
             return
         self._update_size_text()
         self._update_restart_button()
+        self._update_workers_max()
         self._new_curve()
         self._set_status(self._ready_text(prefix="New curve. "))
         self._redraw()
@@ -403,23 +454,30 @@ class SpeedupLab:
             self._set_status("Restarting the engines…")
             return
         self.last_start_latency = time.perf_counter() - job.requested_at
-        self._set_status(progress_text(job, 0, None, self._on_engines(job)))
+        reading = self._load.reading() if self._load is not None else None
+        self._load_before = load_text(reading, "just before this measurement")
+        text = progress_text(job, 0, None, self._on_engines(job))
+        self._set_status(f"{text} {self._load_before}" if self._load_before else text)
 
     def job_point(self, job: Job, point: ScalingPoint, done: int) -> bool:
         if not self._merge(job, point):
             return False
-        self._redraw()
         if done < len(job.workers):
-            self._set_status(progress_text(job, done, point, self._on_engines(job)))
+            text = progress_text(job, done, point, self._on_engines(job))
+            self._redraw(then=lambda: self._set_status(text))
         return True
 
     def job_finished(self, job: Job, points: list[ScalingPoint]) -> None:
         if self._jobs.current(job) and points:
-            text = summary(self.result, points)
+            result = self.result
+            text = summary(result, points)
+            if self._load_before:
+                text += f" {self._load_before}"
             failed = any(not point.ok for point in points)
             if failed and self._on_engines(job):
                 text += " Press Restart engines if an engine died or hangs."
-            self._set_status(text, error=failed)
+            # the text describes this drawing, so it appears once the drawing does
+            self._redraw(result, then=lambda: self._set_status(text, error=failed))
 
     def job_restarted(self, job: Job, engines: int) -> None:
         self._set_status(
@@ -486,12 +544,15 @@ class SpeedupLab:
         impl = self._problem.implementation(self.implementation.value)
         self.restart_button.layout.display = None if impl.on_engines else "none"
 
-    def _redraw(self) -> None:
-        """Draw the current curve; called after each point, from the thread that measured it."""
-        result = self.result
+    def _redraw(
+        self, result: ScalingResult | None = None, then: Callable[[], None] | None = None
+    ) -> None:
+        """Draw ``result`` (default: the current curve), then call ``then`` (a status line that
+        describes it); called after each point, from the thread that measured it."""
+        result = self.result if result is None else result
         impl = self._problem.implementation(result.implementation)
         title = (
             f"{self._problem.title}: {impl.title}, {result.mode} scaling, "
             f"{self.size.value:,} {self._problem.size_label}"
         )
-        self._figure.draw(result, title, self.workers.max)
+        self._figure.draw(result, title, self.workers.max, then=then)

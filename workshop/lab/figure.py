@@ -2,8 +2,12 @@
 
 Three panels drawn from the result alone (plus the ideal lines and the fitted law), shown
 either as an ipympl canvas (``%matplotlib widget``) or, headless, as a PNG in an ``Output``
-widget. Drawing is guarded by a lock, because ipympl renders on the kernel's main thread while
-the lab redraws from its worker thread.
+widget. Every measured point carries its error bar, doubtful points (``ScalingResult.notes``)
+are ringed in red, and the law is drawn, with its uncertainty band, only once three worker
+counts allow a fit; before that each point is labelled with its Karp-Flatt metric. Drawing is
+guarded by a lock, because ipympl renders on the kernel's main thread while the lab redraws
+from its worker thread. ``draw(..., then=...)`` calls ``then`` once the figure has really been
+drawn, so the status line describing it never runs ahead of it.
 """
 
 from __future__ import annotations
@@ -11,12 +15,14 @@ from __future__ import annotations
 import base64
 import io
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import ipywidgets as widgets
 import numpy as np
 from matplotlib.figure import Figure
 
+from workshop.plots import draw_fit, draw_measured
 from workshop.scaling import ScalingResult
 
 __all__ = ["ONE_CORE_TITLE", "ScalingFigure", "plot_lines"]
@@ -118,12 +124,23 @@ class ScalingFigure:
         self.axes = self.figure.subplots(1, 3)
         self.figure.set_layout_engine("constrained")
         self.widget = self._canvas if self._canvas is not None else widgets.Output()
+        self._then: Callable[[], None] | None = None
+        if self._canvas is not None:
+            self.figure.canvas.mpl_connect("draw_event", self._drawn)
 
-    def draw(self, result: ScalingResult, title: str, highest: int) -> None:
-        """Draw ``result`` under ``title``, with worker axes up to at least ``highest``.
+    def draw(
+        self,
+        result: ScalingResult,
+        title: str,
+        highest: int,
+        then: Callable[[], None] | None = None,
+    ) -> None:
+        """Draw ``result`` under ``title``, with worker axes up to at least ``highest``, then
+        call ``then`` (for the status line that describes this drawing).
 
         With ipympl this only changes the axes and asks the browser to request a drawing
-        (``draw_idle``), which the kernel's main thread renders (see ``_LockedFigure``).
+        (``draw_idle``), which the kernel's main thread renders (see ``_LockedFigure``); ``then``
+        runs when that drawing is done (``flush`` runs it at once, for code that waits).
         """
         lines = plot_lines(result, highest)
         with self.lock:
@@ -134,10 +151,22 @@ class ScalingFigure:
             if self.cores < 2:
                 title += f"\n{ONE_CORE_TITLE}"
             self.figure.suptitle(title, fontsize="medium")
+            self._then = then
             if self._canvas is not None:
                 self.figure.canvas.draw_idle()  # the browser asks for the drawing
-            else:
-                self._show_png()
+                return
+            self._show_png()
+        self.flush()
+
+    def flush(self) -> None:
+        """Run the pending ``then`` of the last ``draw`` now (at most once)."""
+        with self.lock:
+            then, self._then = self._then, None
+        if then is not None:
+            then()
+
+    def _drawn(self, _event: Any) -> None:
+        self.flush()
 
     def close(self) -> None:
         """Release the figure (pyplot keeps ipympl figures until closed)."""
@@ -147,15 +176,38 @@ class ScalingFigure:
             plt.close(self.figure)
 
     def _plot(self, result: ScalingResult, lines: dict) -> None:
+        errors = {
+            "time": result.time_error,
+            _speedup_word(result): result.speedup_error,
+            "efficiency": result.efficiency_error,
+        }
+        flagged = result.flagged
         for label, (panel, x, y) in lines.items():
             ax = self.axes[panel]
             if label.startswith("ideal"):
                 ax.plot(x, y, "k--", lw=1, label=label)
             elif label.endswith("fit"):
-                fraction = result.serial_fraction or 0.0
-                ax.plot(x, y, "-", color="tab:orange", label=f"{label} (s = {fraction:.3f})")
+                draw_fit(ax, result, x)
             else:
-                ax.plot(x, y, "o-", color="tab:blue", label=label)
+                draw_measured(ax, x, y, errors[label], flagged, label=label)
+        if result.fit is None:
+            self._label_karp_flatt(result)
+
+    def _label_karp_flatt(self, result: ScalingResult) -> None:
+        """Below three worker counts: each point's Karp-Flatt metric beside it, not a fit."""
+        ax = self.axes[1]
+        for workers, speedup, metric in zip(
+            result.workers, result.speedup, result.karp_flatt, strict=True
+        ):
+            if np.isfinite(metric):
+                ax.annotate(
+                    f"e = {metric:.3f}",
+                    (workers, speedup),
+                    textcoords="offset points",
+                    xytext=(6, -12),
+                    fontsize="small",
+                    color="tab:purple",
+                )
 
     def _decorate(self, result: ScalingResult, highest: float) -> None:
         time_ax, speed_ax, eff_ax = self.axes
@@ -169,7 +221,8 @@ class ScalingFigure:
         eff_ax.set(xlabel="workers", ylabel="efficiency", title="efficiency")
         time_ax.set_ylim(bottom=0)
         speed_ax.set_ylim(bottom=0)
-        eff_ax.set_ylim(0, 1.2 if not len(result.efficiency) else max(1.2, *result.efficiency))
+        tops = result.efficiency + result.efficiency_error
+        eff_ax.set_ylim(0, max(1.2, *tops) if len(tops) else 1.2)
         for ax in self.axes:
             ax.set_xlim(0.5, highest + 0.5)
             if highest > self.cores:
