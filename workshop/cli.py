@@ -1,4 +1,4 @@
-"""The ``workshop`` command: ``info``, ``lab``, ``bench``, ``release`` and ``grade``."""
+"""The ``workshop`` command: ``info``, ``lab``, ``workspace``, ``bench``, ``release``, ``grade``."""
 
 from __future__ import annotations
 
@@ -10,9 +10,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 __all__ = ["find_course_root", "main"]
-
-FIRST_UNIT = "exercises/00-welcome/00-welcome.ipynb"
-
 
 def find_course_root(start: Path | None = None) -> Path | None:
     """The folder holding ``nbgrader_config.py``, from ``start`` (default: cwd) upwards."""
@@ -46,16 +43,27 @@ def _info(args: argparse.Namespace) -> int:
 
 def _lab(args: argparse.Namespace) -> int:
     root = find_course_root() or Path.cwd()
+    lab_root, first = root, None
+    if (root / "exercises").is_dir():
+        from workshop.workspace import prepare_workspace
+
+        workspace = prepare_workspace(root)
+        if workspace.copied:
+            print(f"Copied {len(workspace.copied)} new exercise file(s) into {workspace.folder}/")
+        print(f"Your work is saved in {workspace.folder}/ (exercises/ stays as committed).")
+        if not workspace.folder.is_relative_to(root):
+            lab_root = workspace.folder
+        first = workspace.first_notebook()
     command = [
         sys.executable,
         "-m",
         "jupyter",
         "lab",
         "--ServerApp.ip=127.0.0.1",
-        f"--ServerApp.root_dir={root}",
+        f"--ServerApp.root_dir={lab_root}",
     ]
-    if (root / FIRST_UNIT).is_file():
-        command.append(f"--LabApp.default_url=/lab/tree/{FIRST_UNIT}")
+    if first is not None:
+        command.append(f"--LabApp.default_url=/lab/tree/{first.relative_to(lab_root).as_posix()}")
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         print("Running as root (a container?): passing --allow-root to JupyterLab.")
         command.append("--allow-root")
@@ -91,6 +99,16 @@ def _release(args: argparse.Namespace) -> int:
     return 0
 
 
+def _workspace(args: argparse.Namespace) -> int:
+    from workshop.workspace import prepare_workspace
+
+    workspace = prepare_workspace(find_course_root() or Path.cwd())
+    for path in workspace.copied:
+        print(f"copied {path}")
+    print(f"Your copies of the exercises are in {workspace.folder}/; existing files were kept.")
+    return 0
+
+
 def _grade(args: argparse.Namespace) -> int:
     from workshop.course import grade
 
@@ -113,6 +131,11 @@ def _parser() -> argparse.ArgumentParser:
     lab = commands.add_parser("lab", help="open the workshop in JupyterLab (127.0.0.1, token on)")
     lab.add_argument("jupyter_args", nargs="*", help="options passed on to jupyter lab")
     lab.set_defaults(run=_lab)
+
+    workspace = commands.add_parser(
+        "workspace", help="make your own copies of new exercises (my-work/); never overwrites"
+    )
+    workspace.set_defaults(run=_workspace)
 
     bench = commands.add_parser("bench", help="benchmark every problem and implementation")
     bench.add_argument(
