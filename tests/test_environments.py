@@ -12,6 +12,7 @@ import os
 import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -22,10 +23,6 @@ from packaging.version import Version
 
 from workshop.workspace import FIRST_NOTEBOOK as FIRST_UNIT
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    tomllib = pytest.importorskip("tomli", reason="Python 3.10 reads pyproject.toml with tomli")
 yaml = pytest.importorskip("yaml", reason="PyYAML reads environment.yml (pip install pyyaml)")
 
 ROOT = Path(__file__).resolve().parents[1]
