@@ -222,6 +222,32 @@ def test_dead_worker_process_gives_clear_error_and_pool_recovers():
     problem.validate(problem.implementation("processes")(*inputs, workers=2), inputs)
 
 
+def test_worker_killed_between_calls_leaves_no_broken_pool():
+    import signal
+    import time
+
+    import psutil
+
+    victim = pools.run_tasks(2, os.getpid, [()] * 4)[0]
+    os.kill(victim, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while psutil.pid_exists(victim) and time.monotonic() < deadline:
+        time.sleep(0.05)  # the pool reaps it once it has noticed, and marks itself broken
+    fresh = pools.run_tasks(2, os.getpid, [()] * 4)  # a renewed pool, not an error
+    assert victim not in fresh and all(psutil.pid_exists(pid) for pid in fresh)
+
+
+def test_every_problem_module_defines_a_problem_with_its_baseline():
+    import importlib
+
+    from workshop.kernels import PROBLEM_MODULES
+
+    for module in PROBLEM_MODULES:
+        problem = importlib.import_module(f"workshop.kernels.{module}").PROBLEM
+        assert problem is get_problem(problem.name)
+        assert problem.baseline in problem.implementations, problem.name
+
+
 @pytest.mark.parametrize(("n", "parts"), [(10, 3), (2, 4), (0, 2), (7, 7)])
 def test_chunks_cover_every_item_once(n, parts):
     covered = [i for start, stop in blocks(n, parts) for i in range(start, stop)]

@@ -8,7 +8,6 @@ folder (JSON, PNG plots, a markdown table); nothing earlier is overwritten.
 from __future__ import annotations
 
 import datetime as _dt
-import functools
 import json
 import math
 import time
@@ -17,13 +16,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from workshop.comparison import compare_implementations
 from workshop.hardware import report, usable_cores
+from workshop.kernels import engines
 from workshop.scaling import ScalingResult, strong_scaling
-from workshop.timing import FirstResult, Measurement, compare, format_seconds
+from workshop.timing import Measurement, format_seconds
 
 __all__ = ["BenchReport", "ImplementationRow", "Target", "run_bench"]
 
-REFERENCE = "c"
 SLOW_BACKEND = "python"  # measured at a smaller size of its own, beside C at that size
 SLOW_FIRST_CALL_BUDGET = 0.5  # seconds: the pure-Python size doubles until a call takes this long
 
@@ -174,25 +174,18 @@ def _slow_size(problem: Any, impl: Any, largest: int) -> int:
 def _compare_group(
     problem: Any, names: Sequence[str], size: int, repeat: int, min_time: float
 ) -> dict[str, ImplementationRow]:
-    """Measure implementations interleaved at one size and validate each one's first result."""
-    inputs = problem.make_input(size)
-    runs = {
-        name: FirstResult(functools.partial(problem.implementation(name), workers=1))
-        for name in names
-    }
-    rows = {name: ImplementationRow(problem.name, name, size) for name in names}
-    try:
-        measured = compare(runs, *inputs, repeat=repeat, min_time=min_time)
-    except Exception as exc:
-        for row in rows.values():
-            row.error = f"{type(exc).__name__}: {exc}"
-        return rows
-    for name, run in runs.items():
-        try:
-            problem.validate(run.value, inputs)
-            rows[name].measurement = measured[name]
-        except AssertionError as exc:
-            rows[name].error = f"wrong result: {exc}"
+    """Measure implementations interleaved at one size, each validated first (``comparison``)."""
+    measured = compare_implementations(problem, size, names, repeat=repeat, min_time=min_time)
+    rows = {}
+    for name in names:
+        title = problem.implementation(name).title
+        rows[name] = ImplementationRow(
+            problem.name,
+            name,
+            size,
+            measurement=measured.measurements.get(title),
+            error=measured.skipped.get(title),
+        )
     return rows
 
 
@@ -207,18 +200,19 @@ def _measure_problem(
             skipped.append(ImplementationRow(problem.name, name, size, error=reason))
         else:
             (slow if impl.backend == SLOW_BACKEND else fast).append(name)
-    has_reference = REFERENCE in fast
+    baseline = problem.baseline
+    has_reference = baseline in fast
     log(f"{problem.name}: {', '.join(fast)} at size {size}")
     rows = _compare_group(problem, fast, size, repeat, min_time)
     if slow:
         slow_size = _slow_size(problem, problem.implementation(slow[0]), size)
         log(f"{problem.name}: {', '.join(slow)} at size {slow_size} (beside C at that size)")
-        group = [*slow, REFERENCE] if has_reference else slow
+        group = [*slow, baseline] if has_reference else slow
         slow_rows = _compare_group(problem, group, slow_size, repeat, min_time)
         for name in slow:
             rows[name] = slow_rows[name]
-            rows[name].reference = slow_rows[REFERENCE].measurement if has_reference else None
-    reference = rows[REFERENCE].measurement if has_reference else None
+            rows[name].reference = slow_rows[baseline].measurement if has_reference else None
+    reference = rows[baseline].measurement if has_reference else None
     for name in fast:
         rows[name].reference = reference
     ordered = [rows[name] for name in problem.implementations if name in rows]
@@ -249,10 +243,8 @@ def _sweep_problem(
 
 def _start_cluster(log: Callable[[str], None]) -> float | None:
     """Start the shared engine cluster (if it is not running) and return how long its start took."""
-    from workshop.cluster import shared_cluster
-
     log("starting the engine cluster")
-    return shared_cluster().start_seconds
+    return engines.start()
 
 
 def _lab_latency(log: Callable[[str], None]) -> float | None:

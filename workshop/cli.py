@@ -9,22 +9,15 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-__all__ = ["find_course_root", "main"]
+from workshop.paths import find_course_root, path_with_this_python
 
-def find_course_root(start: Path | None = None) -> Path | None:
-    """The folder holding ``nbgrader_config.py``, from ``start`` (default: cwd) upwards."""
-    here = (start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        if (folder / "nbgrader_config.py").is_file():
-            return folder
-    return None
+__all__ = ["find_course_root", "main"]
 
 
 def _environment_on_path() -> dict[str, str]:
     """os.environ with this Python's bin first on PATH (nbgrader runs `alembic` by name)."""
     env = dict(os.environ)
-    bin_dir = str(Path(sys.executable).parent)
-    env["PATH"] = os.pathsep.join([bin_dir, env.get("PATH", "")])
+    env["PATH"] = path_with_this_python(env.get("PATH", ""))
     return env
 
 

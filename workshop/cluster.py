@@ -346,13 +346,7 @@ class EngineCluster:
                     self._loop.run(stop(), timeout=_STOP_GRACE + 20)
         _reap(pids)
         if self.cluster is not None:
-            try:
-                self.cluster.shutdown_atexit = False
-                self.cluster.controller = None
-                self.cluster.engines = {}
-                self.cluster.remove_cluster_file()
-            except Exception:
-                pass
+            _forget_processes(self.cluster)
         if self._loop is not None:
             self._loop.close()
         if self._guard is not None:
@@ -500,6 +494,21 @@ class EngineCluster:
                 f"an engine died while computing ({exc}); call restart_engines() to start "
                 "fresh engines"
             ) from exc
+
+
+def _forget_processes(cluster: Any) -> None:
+    """Make ipyparallel's ``Cluster`` forget processes that ``_reap`` has already stopped.
+
+    ipyparallel has no public call for this: left as they are, its own exit handler and
+    ``__del__`` would try to stop the same (gone) controller and engines again, logging errors
+    at interpreter exit, and its cluster file would stay behind. These are the only places this
+    module writes ipyparallel's attributes; check them when upgrading ipyparallel.
+    """
+    with contextlib.suppress(Exception):
+        cluster.shutdown_atexit = False
+        cluster.controller = None
+        cluster.engines = {}
+        cluster.remove_cluster_file()
 
 
 # --- one cluster per process, and cleanup at exit ------------------------------------------

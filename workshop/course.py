@@ -25,6 +25,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from workshop.paths import CONFIG_FILE, find_course_root, path_with_this_python
+
 __all__ = [
     "CONFIG_FILE",
     "CellScore",
@@ -36,7 +38,6 @@ __all__ = [
     "release",
 ]
 
-CONFIG_FILE = "nbgrader_config.py"
 INSTRUCTOR = "instructor"
 SUBMISSION_LAYOUT = "<student>/<unit>/<notebook>.ipynb"
 ZIP_NAMING = "<unit>_<student>_attempt_<YYYYMMDDTHHMMSS>_<notebook>.ipynb"
@@ -52,11 +53,10 @@ Progress = Callable[[str], None]
 def course_root(start: Path | str | None = None) -> Path:
     """The course folder: the nearest folder holding ``nbgrader_config.py``, from ``start``
     (default: the current directory) upwards, else the checkout this package was installed from."""
-    here = Path.cwd() if start is None else Path(start)
-    here = here.resolve()
-    for folder in (here, *here.parents):
-        if (folder / CONFIG_FILE).is_file():
-            return folder
+    found = find_course_root(start)
+    if found is not None:
+        return found
+    here = (Path.cwd() if start is None else Path(start)).resolve()
     checkout = Path(__file__).resolve().parents[1]
     if (checkout / CONFIG_FILE).is_file():
         return checkout
@@ -105,9 +105,7 @@ def _environment(small: bool | None = None) -> Iterator[None]:
     """nbgrader runs ``alembic`` by name, so this interpreter's bin folder must lead PATH; grading
     kernels inherit WORKSHOP_SMALL from here. Both are restored afterwards."""
     saved = {name: os.environ.get(name) for name in ("PATH", "WORKSHOP_SMALL")}
-    os.environ["PATH"] = os.pathsep.join(
-        [str(Path(sys.executable).parent), os.environ.get("PATH", "")]
-    )
+    os.environ["PATH"] = path_with_this_python()
     if small is not None:
         os.environ["WORKSHOP_SMALL"] = "1" if small else "0"
     try:

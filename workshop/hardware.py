@@ -19,6 +19,7 @@ __all__ = [
     "CoreCount",
     "HardwareReport",
     "c_compiler",
+    "c_compiler_reason",
     "cgroup_cpu_quota",
     "cgroup_memory_limit",
     "cores_reason",
@@ -189,6 +190,11 @@ def require_c_compiler() -> str:
     if path is None:
         raise MissingCapability(_COMPILER_HELP)
     return path
+
+
+def c_compiler_reason() -> str | None:
+    """Why C programs cannot be built here (no compiler, and how to get one), or None."""
+    return None if c_compiler() is not None else _COMPILER_HELP
 
 
 def openmp_available() -> bool:

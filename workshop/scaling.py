@@ -19,9 +19,10 @@ from typing import Any, Literal
 
 import numpy as np
 
-from workshop.errors import MissingCapability
+from workshop.errors import MissingCapability, WrongResult, describe
 from workshop.hardware import small_mode, usable_cores
-from workshop.timing import FirstResult, Measurement, measure
+from workshop.kernels.registry import check_worker_count
+from workshop.timing import Measurement, measure
 
 __all__ = [
     "OVERSUBSCRIBE_FACTOR",
@@ -228,20 +229,24 @@ class ScalingResult:
 def check_workers(
     workers: Iterable[int], *, parallel: bool = True, oversubscribe: bool = False
 ) -> list[int]:
-    """Validate worker counts against the usable cores; ``ValueError`` names the valid range."""
+    """Validate worker counts against the usable cores; ``ValueError`` names the valid range.
+
+    Each count is a whole number >= 1 (``registry.check_worker_count``) and at most the usable
+    cores, or ``OVERSUBSCRIBE_FACTOR`` times them with ``oversubscribe``.
+    """
     counts = list(workers)
     if not counts:
         raise ValueError("workers is empty: give one or more worker counts, e.g. [1, 2]")
     cores = usable_cores()
     highest = cores * OVERSUBSCRIBE_FACTOR if oversubscribe else cores
+    checked = []
     for count in counts:
-        if isinstance(count, bool) or not isinstance(count, int | np.integer):
-            raise ValueError(f"worker counts must be whole numbers, got {count!r}")
-        if not parallel and count != 1:
+        whole = isinstance(count, int | np.integer) and not isinstance(count, bool)
+        if whole and not parallel and count != 1:
             raise ValueError(
                 f"this implementation is serial: it runs with workers=1 only, got {count}"
             )
-        if not 1 <= count <= highest:
+        if whole and not 1 <= count <= highest:
             hint = (
                 ""
                 if oversubscribe
@@ -251,13 +256,8 @@ def check_workers(
                 f"workers={count} is out of range: valid is 1 to {highest} on this machine "
                 f"({cores} usable cores){hint}"
             )
-    return [int(count) for count in counts]
-
-
-def _describe(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    detail = text[-1] if text else ""
-    return f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+        checked.append(check_worker_count(count))  # refuses what is not a whole number
+    return checked
 
 
 def _single_threaded_pools(threaded: bool):
@@ -316,16 +316,19 @@ def sweep(
 def _measure_point(spec, impl, workers: int, size: int, mode: Mode, repeat: int, min_time: float):
     point_size = size if mode == "strong" else spec.check_size(spec.weak_size(size, workers))
     inputs = spec.make_input(point_size)
-    run = FirstResult(functools.partial(impl, workers=workers))
-    label = f"{spec.name}/{impl.name} ×{workers}"
     try:
-        measurement = measure(run, *inputs, repeat=repeat, min_time=min_time, label=label)
+        measurement = measure(
+            functools.partial(impl, workers=workers),
+            *inputs,
+            repeat=repeat,
+            min_time=min_time,
+            label=f"{spec.name}/{impl.name} ×{workers}",
+            check=lambda result: spec.validate(result, inputs),
+        )
+    except WrongResult as exc:
+        return ScalingPoint(workers, point_size, error=str(exc))
     except Exception as exc:  # a failing point is reported, and the sweep goes on
-        return ScalingPoint(workers, point_size, error=_describe(exc))
-    try:
-        spec.validate(run.value, inputs)
-    except AssertionError as exc:
-        return ScalingPoint(workers, point_size, measurement, error=f"wrong result: {exc}")
+        return ScalingPoint(workers, point_size, error=describe(exc))
     measurement.metadata.update(problem=spec.name, implementation=impl.name, workers=workers)
     return ScalingPoint(workers, point_size, measurement)
 

@@ -16,10 +16,10 @@ from numba import njit, prange
 from workshop.kernels import engines, native, pools
 from workshop.kernels.chunks import blocks, interleaved
 from workshop.kernels.compiled import cython_module, cython_parallel_reason, cython_reason
-from workshop.kernels.registry import Problem, add_problem
+from workshop.kernels.registry import Problem
 from workshop.kernels.threads import numba_threads
 
-__all__ = ["BOUNDS", "MANDELBROT", "MAX_ITER"]
+__all__ = ["BOUNDS", "MANDELBROT", "MAX_ITER", "PROBLEM"]
 
 #: (x_min, x_max, y_min, y_max): the real axis, where most points never escape, lies in the
 #: first third of the rows; the last rows are nearly empty.
@@ -202,20 +202,19 @@ def _cython_parallel_reason() -> str | None:
     return cython_parallel_reason("mandelbrot_cy")
 
 
-MANDELBROT = add_problem(
-    Problem(
-        name="mandelbrot",
-        title="Mandelbrot set (uneven rows)",
-        size_label="pixels per side",
-        min_size=8,
-        max_size=8_192,
-        default_size=1_200,
-        small_size=64,
-        make_input_func=make_input,
-        reference_func=reference,
-        validate_func=validate,
-        work_exponent=2.0,
-    )
+PROBLEM = MANDELBROT = Problem(
+    name="mandelbrot",
+    title="Mandelbrot set (uneven rows)",
+    size_label="pixels per side",
+    min_size=8,
+    max_size=8_192,
+    default_size=1_200,
+    small_size=64,
+    make_input_func=make_input,
+    reference_func=reference,
+    validate_func=validate,
+    work_exponent=2.0,
+    baseline="c",
 )
 
 # --- the implementations, in teaching order ---------------------------------------------------

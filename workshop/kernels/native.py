@@ -15,8 +15,6 @@ import tempfile
 import threading
 from pathlib import Path
 
-from workshop.errors import MissingCapability
-
 __all__ = ["cache_dir", "compile_program", "run_program", "unavailable_reason"]
 
 SOURCE_DIR = Path(__file__).with_name("c")
@@ -36,13 +34,9 @@ def cache_dir() -> Path:
 
 def unavailable_reason() -> str | None:
     """Why C programs cannot be built here (no compiler, with how to get one), or None."""
-    from workshop.hardware import require_c_compiler
+    from workshop.hardware import c_compiler_reason
 
-    try:
-        require_c_compiler()
-    except MissingCapability as exc:
-        return str(exc)
-    return None
+    return c_compiler_reason()
 
 
 def _command(compiler: str, source: Path, output: Path) -> list[str]:

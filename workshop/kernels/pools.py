@@ -49,12 +49,9 @@ def _initialize(warmups: Sequence[str]) -> None:
 
 
 def get_pool(workers: int) -> ProcessPoolExecutor:
-    """The pool of ``workers`` processes, created on first use and rebuilt if it broke."""
+    """The pool of ``workers`` processes, created on first use (``run_tasks`` renews a broken one)."""
     with _lock:
         pool = _pools.get(workers)
-        if pool is not None and getattr(pool, "_broken", False):
-            pool.shutdown(wait=False, cancel_futures=True)
-            pool = None
         if pool is None:
             pool = ProcessPoolExecutor(
                 max_workers=workers,
@@ -88,7 +85,12 @@ def run_tasks(
     """
     pool = get_pool(workers)
     try:
-        futures = [pool.submit(func, *args) for args in tasks]
+        try:
+            futures = [pool.submit(func, *args) for args in tasks]
+        except BrokenProcessPool:  # it broke between two calls (a worker was killed): renew it
+            _discard(workers, pool)
+            pool = get_pool(workers)
+            futures = [pool.submit(func, *args) for args in tasks]
         return [future.result(timeout=timeout) for future in futures]
     except BrokenProcessPool as exc:
         _discard(workers, pool)
