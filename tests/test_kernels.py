@@ -19,7 +19,7 @@ EXPECTED = {
         "processes", "engines", "c",
     ],
     "mandelbrot": [
-        "python", "numpy", "numba", "numba-parallel", "cython", "cython-parallel",
+        "python", "numpy", "numba", "numba-parallel", "numba-threads", "cython", "cython-parallel",
         "processes", "engines", "engines-balanced", "c",
     ],
 }  # fmt: skip
@@ -68,7 +68,8 @@ def test_implementation_flags(problem):
     implementations = get_problem(problem).implementations
     threaded = {n for n, impl in implementations.items() if impl.threaded}
     parallel = {n for n, impl in implementations.items() if impl.parallel}
-    assert threaded == {"numba-parallel", "cython-parallel"}
+    in_threads = {"numba-parallel", "cython-parallel"} | ({"numba-threads"} & set(implementations))
+    assert threaded == in_threads
     assert parallel == threaded | {"processes"} | {n for n in implementations if "engines" in n}
     assert implementations["c"].backend == "c"
     assert all(impl.title and impl.name == n for n, impl in implementations.items())
