@@ -25,6 +25,7 @@ test: $(STAMP) test-deps
 install: $(STAMP)
 
 $(STAMP): pyproject.toml setup.py
+	@$(PYTHON) tools/check-python || exit 1
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[test]"

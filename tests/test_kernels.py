@@ -19,7 +19,7 @@ EXPECTED = {
         "processes", "engines", "c",
     ],
     "mandelbrot": [
-        "python", "numpy", "numba", "numba-parallel", "numba-dynamic", "cython",
+        "python", "numpy", "numba", "numba-parallel", "numba-dynamic", "numba-threads", "cython",
         "cython-parallel", "cython-dynamic", "processes", "engines", "engines-balanced", "c",
     ],
 }  # fmt: skip

@@ -1,4 +1,5 @@
-"""The ``workshop`` command: ``info``, ``lab``, ``bench``, ``release``, ``grade`` and ``scheduler``."""
+"""The ``workshop`` command: ``info``, ``lab``, ``workspace``, ``bench``, ``release``, ``grade``,
+``scheduler``."""
 
 from __future__ import annotations
 
@@ -13,8 +14,6 @@ from pathlib import Path
 from workshop.paths import find_course_root, path_with_this_python
 
 __all__ = ["find_course_root", "main"]
-
-FIRST_UNIT = "exercises/00-welcome/00-welcome.ipynb"
 
 
 def _environment_on_path() -> dict[str, str]:
@@ -39,16 +38,27 @@ def _info(args: argparse.Namespace) -> int:
 
 def _lab(args: argparse.Namespace) -> int:
     root = find_course_root() or Path.cwd()
+    lab_root, first = root, None
+    if (root / "exercises").is_dir():
+        from workshop.workspace import prepare_workspace
+
+        workspace = prepare_workspace(root)
+        if workspace.copied:
+            print(f"Copied {len(workspace.copied)} new exercise file(s) into {workspace.folder}/")
+        print(f"Your work is saved in {workspace.folder}/ (exercises/ stays as committed).")
+        if not workspace.folder.is_relative_to(root):
+            lab_root = workspace.folder
+        first = workspace.first_notebook()
     command = [
         sys.executable,
         "-m",
         "jupyter",
         "lab",
         "--ServerApp.ip=127.0.0.1",
-        f"--ServerApp.root_dir={root}",
+        f"--ServerApp.root_dir={lab_root}",
     ]
-    if (root / FIRST_UNIT).is_file():
-        command.append(f"--LabApp.default_url=/lab/tree/{FIRST_UNIT}")
+    if first is not None:
+        command.append(f"--LabApp.default_url=/lab/tree/{first.relative_to(lab_root).as_posix()}")
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         print("Running as root (a container?): passing --allow-root to JupyterLab.")
         command.append("--allow-root")
@@ -82,6 +92,16 @@ def _release(args: argparse.Namespace) -> int:
 
     for path in release(args.unit or None, progress=print):
         print(f"wrote {path}")
+    return 0
+
+
+def _workspace(args: argparse.Namespace) -> int:
+    from workshop.workspace import prepare_workspace
+
+    workspace = prepare_workspace(find_course_root() or Path.cwd())
+    for path in workspace.copied:
+        print(f"copied {path}")
+    print(f"Your copies of the exercises are in {workspace.folder}/; existing files were kept.")
     return 0
 
 
@@ -189,6 +209,11 @@ def _parser() -> argparse.ArgumentParser:
     lab = commands.add_parser("lab", help="open the workshop in JupyterLab (127.0.0.1, token on)")
     lab.add_argument("jupyter_args", nargs="*", help="options passed on to jupyter lab")
     lab.set_defaults(run=_lab)
+
+    workspace = commands.add_parser(
+        "workspace", help="make your own copies of new exercises (my-work/); never overwrites"
+    )
+    workspace.set_defaults(run=_workspace)
 
     bench = commands.add_parser("bench", help="benchmark every problem and implementation")
     bench.add_argument(

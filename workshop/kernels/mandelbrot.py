@@ -10,6 +10,8 @@ finish, and interleaved or load-balanced rows fix that.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 from numba import njit, parallel_chunksize, prange
 
@@ -164,6 +166,13 @@ def rows_numba(x_min, x_max, y_min, y_max, size, max_iter, rows):
     return image
 
 
+@njit(nogil=True, cache=True)
+def _rows_numba_nogil(x_min, x_max, y_min, y_max, size, max_iter, rows):
+    # rows_numba, compiled to release the GIL while it runs, so that Python threads calling it
+    # compute at the same time (the numba-threads implementation).
+    return rows_numba(x_min, x_max, y_min, y_max, size, max_iter, rows)
+
+
 def rows_block(inputs: tuple, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(rows, counts)`` for the ``processes`` and ``engines`` implementations."""
     x_min, x_max, y_min, y_max, size, max_iter = inputs
@@ -253,6 +262,19 @@ def mandelbrot_numba_dynamic(x_min, x_max, y_min, y_max, size, max_iter, *, work
     # chunks of one row, taken by whichever thread is free: the costly rows spread out
     with numba_threads(workers), parallel_chunksize(1):
         return mandelbrot_numba_parallel_kernel(x_min, x_max, y_min, y_max, size, max_iter)
+
+
+@MANDELBROT.register(
+    "numba-threads", "Python threads, Numba nogil=True", "numba", parallel=True, threaded=True
+)
+def mandelbrot_numba_threads(x_min, x_max, y_min, y_max, size, max_iter, *, workers):
+    # A pool of `workers` Python threads, each computing interleaved rows in compiled code that
+    # releases the GIL, so that the threads compute at the same time in one process.
+    def rows_nogil(rows):
+        return rows, _rows_numba_nogil(x_min, x_max, y_min, y_max, size, max_iter, rows)
+
+    with ThreadPoolExecutor(workers) as pool:
+        return _assemble(size, list(pool.map(rows_nogil, interleaved(size, 4 * workers))))
 
 
 @MANDELBROT.register("cython", "Cython typed loops", "cython", requires=_cython_reason)
