@@ -139,7 +139,9 @@ def _write_payloads(course: Path, submissions: Path, outside: Path) -> None:
     _put(submissions, "notjson", json.dumps({"hello": "a JSON file, not a notebook"}))
     duplicate = _submission(course)
     test_cell = next(c for c in duplicate.cells if c.metadata.get("nbgrader", {}).get("grade"))
-    duplicate.cells.insert(1, nbformat.from_dict(json.loads(json.dumps(test_cell))))
+    copy = nbformat.from_dict(json.loads(json.dumps(test_cell)))
+    copy.id = "pasted-copy"  # JupyterLab gives a pasted cell a new id, not a new grade id
+    duplicate.cells.insert(1, copy)
     _put(submissions, "duplicate", duplicate)
     _put(submissions, "version3", nbformat.writes(_submission(course), version=3))
     (submissions / "stray.ipynb").write_text(nbformat.writes(_submission(course)))
