@@ -314,6 +314,8 @@ class _Settings:
         found = {"WORKSHOP_SMALL": "1" if self.small else "0", "WORKSHOP_GRADING_SEED": self.seed}
         if self.private_tests:
             found["WORKSHOP_PRIVATE_TESTS"] = str(self.private_tests)
+        if not self.sandbox:  # test cells that confine their own runners then do not either
+            found["WORKSHOP_UNSAFE_NO_SANDBOX"] = "1"
         return found
 
     def describe_sandbox(self) -> str:
