@@ -11,8 +11,12 @@ export PATH := $(BIN):$(PATH)
 
 .PHONY: lab test install test-deps bench release lint clean
 
+# Unit 09's single-node Slurm starts with the lab where it can (Linux, Slurm installed, root) and
+# stops when the lab ends, if `make lab` started it; elsewhere the unit teaches from its text.
 lab: $(STAMP)
-	$(BIN)/workshop lab
+	@if ! $(BIN)/workshop scheduler status >/dev/null 2>&1 && $(BIN)/workshop scheduler start; then \
+		trap '$(BIN)/workshop scheduler stop' EXIT INT TERM; $(BIN)/workshop lab; \
+	else $(BIN)/workshop lab; fi
 
 test: $(STAMP) test-deps
 	$(BIN)/workshop info
@@ -21,6 +25,7 @@ test: $(STAMP) test-deps
 install: $(STAMP)
 
 $(STAMP): pyproject.toml setup.py
+	@$(PYTHON) tools/check-python || exit 1
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[test]"

@@ -26,17 +26,38 @@ c.CourseDirectory.source_with_tests_directory = os.path.join("instructor", "sour
 c.CourseDirectory.db_url = "sqlite:///" + os.path.join(_here, "instructor", "gradebook.db")
 
 
-def _cell_timeout(cell):
-    """Seconds one cell may run: generous, since every notebook runs in well under a minute in
-    small mode, but a runaway loop in a submission cannot stall grading forever."""
-    return 300
+# Autograding runs each notebook in a sandboxed kernel (workshop/sandbox.py, bubblewrap), with a
+# per-cell time limit and capped output (workshop/autograde.py); `workshop grade` sets the limits
+# and refuses to grade where no sandbox can be made unless told --unsafe-no-sandbox.
+c.Autograde.sanitize_preprocessors = [
+    "nbgrader.preprocessors.ClearOutput",
+    "workshop.autograde.DeduplicateGradeIds",
+    "nbgrader.preprocessors.OverwriteKernelspec",
+    "nbgrader.preprocessors.OverwriteCells",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+c.Autograde.autograde_preprocessors = [
+    "workshop.autograde.GradingExecute",
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+# nbclient waits `timeout` for the kernel_info handshake before the first cell; cells get
+# GradingExecute.cell_seconds.
+c.Execute.timeout = 60
+c.Execute.startup_timeout = 60
 
-
-c.Execute.timeout_func = _cell_timeout
-# nbclient waits `timeout` (not timeout_func) only for its kernel_info handshake before the first
-# cell. Stalls of exactly `timeout` with no cell error were seen here now and then on a busy
-# machine, as reported for that handshake in nteract/papermill#711; a short value caps them.
-c.Execute.timeout = 30
+# Feedback goes to students: hidden tests (their code and any output quoting it) are removed.
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "workshop.autograde.HideHiddenTestOutputs",
+    "nbgrader.preprocessors.ClearHiddenTests",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]
+c.ClearHiddenTests.enforce_metadata = False
 
 # LMS downloads (`workshop grade downloads.zip`): Blackboard-style names, as in nbgrader's docs,
 #   <unit>_<student>_attempt_<timestamp>_<notebook>.ipynb

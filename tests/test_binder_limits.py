@@ -24,7 +24,8 @@ from pathlib import Path
 import nbformat
 import psutil
 import pytest
-from nbclient import NotebookClient
+
+from workshop.autograde import HeadlessNotebookClient as NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS = sorted(ROOT.glob("solutions/*/*.ipynb"))

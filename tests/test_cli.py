@@ -93,7 +93,12 @@ def get(url: str) -> int:
 @pytest.mark.slow
 def test_lab_listens_on_loopback_with_a_token(tmp_path):
     port, token = free_port(), secrets.token_hex(16)
-    env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp_path), "JUPYTER_TOKEN": token}
+    env = {
+        **os.environ,
+        "JUPYTER_RUNTIME_DIR": str(tmp_path),
+        "JUPYTER_TOKEN": token,
+        "WORKSHOP_WORKSPACE": str(tmp_path / "my-work"),
+    }
     server = subprocess.Popen(
         [sys.executable, "-m", "workshop", "lab", "--no-browser", f"--ServerApp.port={port}"],
         cwd=REPO,
@@ -119,6 +124,8 @@ def test_lab_listens_on_loopback_with_a_token(tmp_path):
             if conn.status == "LISTEN"
         }
         assert listening and listening <= {"127.0.0.1"}, listening
+        # The lab opens the learner's own copy of the first unit, not the committed exercise.
+        assert (tmp_path / "my-work/00-welcome/00-welcome.ipynb").is_file()
     finally:
         server.terminate()
         try:

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import html
 import os
+import re
 import runpy
 import shutil
 import zipfile
@@ -343,16 +345,16 @@ def test_lms_zip_is_graded_archived_and_exported(graded: GradedCourse) -> None:
     (archived,) = graded.zipped.archived
     for notebook in (graded.submissions / "blank" / unit).glob("*.ipynb"):
         assert (archived / notebook.name).read_bytes() == notebook.read_bytes()
-    # The CSV has every student and unit with the expected scores; the previous CSV is kept.
+    # The CSV has a row for every submission graded, with its score, and none for a student
+    # who submitted nothing for a unit (never a 0 nobody earned); the previous CSV is kept.
     rows = list(csv.DictReader(graded.zipped.csv_path.open()))
+    assert {row["status"] for row in rows} == {"graded"}
     scores = {(row["student_id"], row["assignment"]): float(row["score"]) for row in rows}
     expected = {}
     for unit_id, points in graded.points.items():
         full = sum(points.values())
         expected[("solver", unit_id)] = full
         expected[("blank", unit_id)] = full if unit_id == unit else 0.0
-        for student in graded.wrong:
-            expected[(student, unit_id)] = 0.0  # no submission for units without a wrong answer
     for student, cases in graded.wrong.items():
         for case in cases:
             points = graded.points[case["unit"]]
@@ -373,10 +375,53 @@ def test_a_broken_submission_is_reported_not_fatal(tmp_path: Path) -> None:
         (tmp_path / "in" / "mallory" / unit).mkdir(parents=True, exist_ok=True)
         (tmp_path / "in" / "mallory" / unit / notebook.name).write_text("not a notebook")
     summary = grade(tmp_path / "in", root=course)
-    (result,) = summary.results
-    assert not summary.ok and result.status == "error"
-    assert "NotJSONError" in result.error and result.score == 0
-    assert "mallory" in summary.csv_path.read_text()
+    assert not summary.ok and not summary.results
+    (skipped,) = summary.skipped
+    assert skipped.student == "mallory" and "not a notebook (NotJSONError" in skipped.reason
+    rows = list(csv.DictReader(summary.csv_path.open()))
+    assert [(row["student_id"], row["status"], row["score"]) for row in rows] == [
+        ("mallory", "not graded", "")
+    ]
+
+
+@pytest.mark.slow
+def test_feedback_never_shows_hidden_tests_or_solutions(graded: GradedCourse) -> None:
+    feedback = sorted((graded.course / "instructor" / "feedback").rglob("*.html"))
+    assert feedback
+    for unit in graded.points:
+        for notebook in (graded.course / "solutions" / unit).glob("*.ipynb"):
+            released = _read(graded.course / "exercises" / unit / notebook.name)
+            exercise = "\n".join(cell.source for cell in released.cells)
+            secret = _secret_lines(_read(notebook), exercise)
+            for path in feedback:
+                if path.parent.name != unit:
+                    continue
+                student = path.parent.parent.name
+                text = html.unescape(re.sub(r"<[^>]+>", "", path.read_text()))
+                submitted = graded.course / "instructor/submitted" / student / unit / notebook.name
+                own = "\n".join(cell.source for cell in _read(submitted).cells)
+                for kind, lines in secret.items():
+                    # What a student submitted (the solver: the solutions) may come back.
+                    shown = [line for line in lines if line in text and line not in own]
+                    assert not shown, f"{path} shows {kind} lines: {shown[:3]}"
+
+
+def _secret_lines(solution: nbformat.NotebookNode, exercise: str) -> dict[str, list[str]]:
+    """Lines of the solution notebook's hidden tests and solutions that the exercise lacks."""
+    found: dict[str, list[str]] = {"hidden test": [], "solution": []}
+    regions = {"hidden test": "HIDDEN TESTS", "solution": "SOLUTION"}
+    for cell in solution.cells:
+        kind = None
+        for line in cell.source.splitlines():
+            stripped = line.strip()
+            for name, word in regions.items():
+                if stripped == f"### BEGIN {word}":
+                    kind = name
+                elif stripped == f"### END {word}":
+                    kind = None
+            if kind and len(stripped) >= 20 and stripped not in exercise and "###" not in line:
+                found[kind].append(stripped)
+    return found
 
 
 @pytest.mark.slow

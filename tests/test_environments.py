@@ -12,6 +12,7 @@ import os
 import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -20,12 +21,8 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from workshop.cli import FIRST_UNIT
+from workshop.workspace import FIRST_NOTEBOOK as FIRST_UNIT
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    tomllib = pytest.importorskip("tomli", reason="Python 3.10 reads pyproject.toml with tomli")
 yaml = pytest.importorskip("yaml", reason="PyYAML reads environment.yml (pip install pyyaml)")
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -117,14 +114,16 @@ def test_binder_scripts_are_executable_shell():
     assert (BINDER / "start").read_text().rstrip().endswith('exec "$@"')
 
 
-def _run_start(path: str, cpu: int) -> dict[str, str]:
+def _run_start(path: str, cpu: int, workspace: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("WORKSHOP_")}
     env = {k: v for k, v in env.items() if k not in THREAD_VARIABLES}
     env["PATH"] = path
+    env["WORKSHOP_WORKSPACE"] = str(workspace)
     result = subprocess.run(
         [str(BINDER / "start"), "env"],
         capture_output=True,
         text=True,
+        cwd=ROOT,
         env=env,
         timeout=60,
         check=True,
@@ -137,18 +136,21 @@ def _run_start(path: str, cpu: int) -> dict[str, str]:
 def test_binder_start_under_one_cpu(tmp_path):
     cpu = min(os.sched_getaffinity(0))
     # With the workshop importable, as in the Binder image.
+    workspace = tmp_path / "my-work"
     exported = _run_start(
-        os.pathsep.join([str(Path(sys.executable).parent), "/usr/bin", "/bin"]), cpu
+        os.pathsep.join([str(Path(sys.executable).parent), "/usr/bin", "/bin"]), cpu, workspace
     )
     for name in THREAD_VARIABLES:
         assert exported[name] == "1", f"{name}={exported.get(name)!r} under a one-CPU affinity"
     assert exported["WORKSHOP_SMALL"] == "1"
+    # Binder's link opens the learner's copy, which start makes from exercises/.
+    assert (workspace / FIRST_UNIT.split("/", 1)[1]).is_file()
     # Without it (a broken image): falls back to nproc, which also honours the affinity.
     broken = tmp_path / "bin"
     broken.mkdir()
     (broken / "python").write_text("#!/bin/sh\nexit 1\n")
     (broken / "python").chmod(0o755)
-    exported = _run_start(os.pathsep.join([str(broken), "/usr/bin", "/bin"]), cpu)
+    exported = _run_start(os.pathsep.join([str(broken), "/usr/bin", "/bin"]), cpu, workspace)
     assert [exported[name] for name in THREAD_VARIABLES] == ["1", "1", "1"]
 
 
@@ -182,3 +184,18 @@ def test_readme_badge_opens_the_first_unit_in_jupyterlab():
     assert url.endswith(f"?urlpath=lab/tree/{FIRST_UNIT}") or url.endswith(f"?labpath={FIRST_UNIT}")
     assert "conda env create -f environment.yml" in readme
     assert "repo2docker" in readme
+
+
+def test_make_names_the_supported_pythons_like_pyproject():
+    """tools/check-python (run by `make` before it builds .venv) and requires-python agree."""
+    supported = SpecifierSet(_pyproject()["project"]["requires-python"])
+    source = (ROOT / "tools" / "check-python").read_text()
+    low, high = (tuple(map(int, pair)) for pair in re.findall(r"\((\d+), (\d+)\)", source)[:2])
+    for minor in range(8, 16):
+        in_make = low <= (3, minor) <= high
+        assert in_make == (Version(f"3.{minor}") in supported), f"3.{minor}"
+    classifiers = _pyproject()["project"]["classifiers"]
+    for minor in range(low[1], high[1] + 1):
+        assert f"Programming Language :: Python :: 3.{minor}" in classifiers
+    ok = subprocess.run([sys.executable, str(ROOT / "tools" / "check-python")], check=False)
+    assert ok.returncode == 0

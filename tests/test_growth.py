@@ -86,6 +86,7 @@ def test_plot_growth_draws_curves_and_guides():
     assert any(label.startswith("demo  (slope") for label in labels)
     assert len(ax.get_lines()) == 3  # the curve and the two guides
     assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
+    assert ax.collections, "each measured point carries its error bar"
     with pytest.raises(ValueError, match="at least one GrowthCurve"):
         plot_growth([])
     assert math.isnan(curve.exponent)

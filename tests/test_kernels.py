@@ -19,8 +19,8 @@ EXPECTED = {
         "processes", "engines", "c",
     ],
     "mandelbrot": [
-        "python", "numpy", "numba", "numba-parallel", "cython", "cython-parallel",
-        "processes", "engines", "engines-balanced", "c",
+        "python", "numpy", "numba", "numba-parallel", "numba-dynamic", "numba-threads", "cython",
+        "cython-parallel", "cython-dynamic", "processes", "engines", "engines-balanced", "c",
     ],
 }  # fmt: skip
 CASES = [
@@ -68,7 +68,8 @@ def test_implementation_flags(problem):
     implementations = get_problem(problem).implementations
     threaded = {n for n, impl in implementations.items() if impl.threaded}
     parallel = {n for n, impl in implementations.items() if impl.parallel}
-    assert threaded == {"numba-parallel", "cython-parallel"}
+    assert threaded == {n for n in implementations if n.startswith(("numba-", "cython-"))}
+    assert {"numba-parallel", "cython-parallel"} <= threaded
     assert parallel == threaded | {"processes"} | {n for n in implementations if "engines" in n}
     assert implementations["c"].backend == "c"
     assert all(impl.title and impl.name == n for n, impl in implementations.items())
@@ -220,6 +221,32 @@ def test_dead_worker_process_gives_clear_error_and_pool_recovers():
     problem = get_problem("pi")
     inputs = problem.make_input(problem.small_size)
     problem.validate(problem.implementation("processes")(*inputs, workers=2), inputs)
+
+
+def test_worker_killed_between_calls_leaves_no_broken_pool():
+    import signal
+    import time
+
+    import psutil
+
+    victim = pools.run_tasks(2, os.getpid, [()] * 4)[0]
+    os.kill(victim, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while psutil.pid_exists(victim) and time.monotonic() < deadline:
+        time.sleep(0.05)  # the pool reaps it once it has noticed, and marks itself broken
+    fresh = pools.run_tasks(2, os.getpid, [()] * 4)  # a renewed pool, not an error
+    assert victim not in fresh and all(psutil.pid_exists(pid) for pid in fresh)
+
+
+def test_every_problem_module_defines_a_problem_with_its_baseline():
+    import importlib
+
+    from workshop.kernels import PROBLEM_MODULES
+
+    for module in PROBLEM_MODULES:
+        problem = importlib.import_module(f"workshop.kernels.{module}").PROBLEM
+        assert problem is get_problem(problem.name)
+        assert problem.baseline in problem.implementations, problem.name
 
 
 @pytest.mark.parametrize(("n", "parts"), [(10, 3), (2, 4), (0, 2), (7, 7)])

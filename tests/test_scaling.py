@@ -80,7 +80,7 @@ def test_weak_result_uses_scaled_speedup_and_gustafson():
 def test_single_point_has_no_fit():
     result = synthetic_result("strong", {1: 1.0})
     assert result.serial_fraction is None
-    with pytest.raises(ValueError, match="two or more"):
+    with pytest.raises(ValueError, match="3 or more"):
         result.model(2)
 
 

@@ -7,7 +7,7 @@ import warnings
 
 import pytest
 
-from workshop.errors import UnstableMeasurementWarning
+from workshop.errors import UnstableMeasurementWarning, WrongResult
 from workshop.timing import Measurement, compare, format_seconds, measure
 
 
@@ -103,3 +103,40 @@ def test_format_seconds():
     assert format_seconds(0.0123) == "12.3 ms"
     assert format_seconds(4.5e-6) == "4.5 µs"
     assert format_seconds(3e-8) == "30 ns"
+
+
+def _must_be(expected: int):
+    def check(result: int) -> None:
+        if result != expected:
+            raise AssertionError(f"expected {expected}, got {result}")
+
+    return check
+
+
+def test_a_wrong_first_result_is_never_timed():
+    func = Counter()
+    with pytest.raises(WrongResult, match="wrong result: expected 3, got 2"):
+        measure(func, 1, repeat=3, min_time=0.0, check=_must_be(3))
+    assert func.calls == 1  # the first call only: no sample was taken
+    m = measure(Counter(), 2, repeat=3, min_time=0.0, warn=False, check=_must_be(3))
+    assert len(m.times) == 3
+
+
+def test_compare_leaves_out_what_fails_and_says_why():
+    def broken(x: int) -> int:
+        raise RuntimeError("not written yet")
+
+    funcs = {"right": Counter(), "wrong": lambda x: x, "broken": broken}
+    failed: dict[str, str] = {}
+    results = compare(
+        funcs, 2, repeat=2, min_time=0.0, warn=False, check=_must_be(3), failed=failed
+    )
+    assert list(results) == ["right"]
+    assert failed == {
+        "wrong": "wrong result: expected 3, got 2",
+        "broken": "it raised RuntimeError: not written yet",
+    }
+    with pytest.raises(WrongResult):  # without ``failed``, the first failure propagates
+        compare(funcs, 2, repeat=2, min_time=0.0, check=_must_be(3))
+    with pytest.raises(RuntimeError, match="not written yet"):
+        compare({"broken": broken}, 2, repeat=2, min_time=0.0)

@@ -9,6 +9,10 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from workshop import notes as _notes
+
+_notes.install()  # noise warnings read as notes, not red error boxes, in Jupyter
+
 __all__ = [
     "EngineCluster",
     "SpeedupLab",

@@ -1,14 +1,16 @@
 """``workshop bench``: every problem × implementation, strong-scaling sweeps, and the lab's latency.
 
-Everything is measured in one run on this machine and reported as ratios (to the C reference, to
-one worker), because absolute times on shared machines drift. Results go to a new timestamped
-folder (JSON, PNG plots, a markdown table); nothing earlier is overwritten.
+Everything is measured in one run on this machine and reported as ratios (to the C reference at
+the same size, to one worker within the same sweep), because absolute times on shared machines
+drift. Every time carries its spread, doubtful points are named, and the CPU time other programs
+used is reported, since it can make any figure here wrong. Results go to a new timestamped
+folder (JSON, PNG plots, a markdown table); nothing earlier is overwritten. The targets are in
+``workshop.targets``.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-import functools
 import json
 import math
 import time
@@ -17,13 +19,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from workshop.bandwidth import heat_bandwidths
+from workshop.comparison import compare_implementations
+from workshop.errors import MissingCapability
 from workshop.hardware import report, usable_cores
+from workshop.kernels import engines
+from workshop.load import LoadReading, measure_load
 from workshop.scaling import ScalingResult, strong_scaling
-from workshop.timing import FirstResult, Measurement, compare, format_seconds
+from workshop.targets import Target, check_targets
+from workshop.timing import Measurement
 
 __all__ = ["BenchReport", "ImplementationRow", "Target", "run_bench"]
 
-REFERENCE = "c"
 SLOW_BACKEND = "python"  # measured at a smaller size of its own, beside C at that size
 SLOW_FIRST_CALL_BUDGET = 0.5  # seconds: the pure-Python size doubles until a call takes this long
 
@@ -38,6 +45,8 @@ class ImplementationRow:
     measurement: Measurement | None = None
     reference: Measurement | None = None
     error: str | None = None
+    backend: str = ""
+    flags: str | None = None  # how a compiled implementation was compiled (C and Cython)
 
     @property
     def ratio_to_reference(self) -> float | None:
@@ -55,20 +64,9 @@ class ImplementationRow:
             "reference": self.reference.to_dict() if self.reference else None,
             "ratio_to_reference": self.ratio_to_reference,
             "error": self.error,
+            "backend": self.backend,
+            "flags": self.flags,
         }
-
-
-@dataclass
-class Target:
-    """A performance target of the workshop, checked against this run's measurements."""
-
-    name: str
-    goal: str
-    value: float | None
-    met: bool | None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "goal": self.goal, "value": self.value, "met": self.met}
 
 
 @dataclass
@@ -81,17 +79,22 @@ class BenchReport:
     sweeps: list[ScalingResult] = field(default_factory=list)
     lab_latency: float | None = None
     cluster_start: float | None = None
+    stream_bandwidth: float | None = None  # bytes/s, one core (measured when heat is benched)
     targets: list[Target] = field(default_factory=list)
     elapsed: float = 0.0
+    load: LoadReading | None = None  # other programs' CPU use just before the run
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "load": None if self.load is None else self.load.to_dict(),
             "quick": self.quick,
             "machine": self.machine,
             "rows": [row.to_dict() for row in self.rows],
             "sweeps": [sweep.to_dict() for sweep in self.sweeps],
             "lab_latency": self.lab_latency,
             "cluster_start": self.cluster_start,
+            "stream_bandwidth": self.stream_bandwidth,
+            "bandwidth": self.bandwidths(),
             "targets": [target.to_dict() for target in self.targets],
             "elapsed": self.elapsed,
         }
@@ -102,6 +105,10 @@ class BenchReport:
                 return result
         return None
 
+    def bandwidths(self) -> list[dict[str, Any]]:
+        """The heat equation's achieved memory bandwidths (``workshop.bandwidth``)."""
+        return heat_bandwidths(self.rows, self.sweeps, self.stream_bandwidth)
+
     def row(self, problem: str, implementation: str) -> ImplementationRow | None:
         for row in self.rows:
             if (row.problem, row.implementation) == (problem, implementation):
@@ -109,45 +116,10 @@ class BenchReport:
         return None
 
     def markdown(self) -> str:
-        """The tables a person reads: times, ratios to C, speed-ups and the targets."""
-        cores = self.machine["usable_cores"]
-        lines = [
-            f"# workshop bench ({'quick' if self.quick else 'full'})",
-            "",
-            f"Usable cores: {cores} ({self.machine['cores_reason']}). "
-            f"All figures measured in this run ({format_seconds(self.elapsed)} in all).",
-            "",
-            f"| problem | implementation | size | time, 1 worker | spread | first call "
-            f"| ÷ C | time, {cores} workers | speed-up |",
-            "|---|---|---|---|---|---|---|---|---|",
-        ]
-        for row in self.rows:
-            sweep = self.sweep(row.problem, row.implementation)
-            many = best = "–"
-            if sweep is not None and len(sweep.ok_points) > 1:
-                many = format_seconds(sweep.times[-1])
-                best = f"{sweep.speedup[-1]:.2f}×"
-            if row.measurement is None:
-                lines.append(
-                    f"| {row.problem} | {row.implementation} | {row.size} | "
-                    f"skipped: {row.error} | | | | | |"
-                )
-                continue
-            m = row.measurement
-            ratio = row.ratio_to_reference
-            lines.append(
-                f"| {row.problem} | {row.implementation} | {row.size} | "
-                f"{format_seconds(m.median)} | {m.spread:.1%} | {format_seconds(m.first_call)} | "
-                f"{'–' if ratio is None else f'{ratio:.2f}'} | {many} | {best} |"
-            )
-        lines += ["", "## Targets", "", "| target | goal | measured | met |", "|---|---|---|---|"]
-        for target in self.targets:
-            value = "–" if target.value is None else f"{target.value:.3g}"
-            met = {True: "yes", False: "NO", None: "not measured"}[target.met]
-            lines.append(f"| {target.name} | {target.goal} | {value} | {met} |")
-        if self.cluster_start is not None:
-            lines += ["", f"Engine cluster start: {format_seconds(self.cluster_start)}."]
-        return "\n".join(lines) + "\n"
+        """The tables a person reads: times with spreads, ratios to C, speed-ups, targets."""
+        from workshop.bench_tables import bench_markdown
+
+        return bench_markdown(self)
 
 
 def _bench_size(problem: Any, quick: bool) -> int:
@@ -174,26 +146,38 @@ def _slow_size(problem: Any, impl: Any, largest: int) -> int:
 def _compare_group(
     problem: Any, names: Sequence[str], size: int, repeat: int, min_time: float
 ) -> dict[str, ImplementationRow]:
-    """Measure implementations interleaved at one size and validate each one's first result."""
-    inputs = problem.make_input(size)
-    runs = {
-        name: FirstResult(functools.partial(problem.implementation(name), workers=1))
-        for name in names
-    }
-    rows = {name: ImplementationRow(problem.name, name, size) for name in names}
-    try:
-        measured = compare(runs, *inputs, repeat=repeat, min_time=min_time)
-    except Exception as exc:
-        for row in rows.values():
-            row.error = f"{type(exc).__name__}: {exc}"
-        return rows
-    for name, run in runs.items():
-        try:
-            problem.validate(run.value, inputs)
-            rows[name].measurement = measured[name]
-        except AssertionError as exc:
-            rows[name].error = f"wrong result: {exc}"
+    """Measure implementations interleaved at one size, each validated first (``comparison``)."""
+    measured = compare_implementations(problem, size, names, repeat=repeat, min_time=min_time)
+    rows = {}
+    for name in names:
+        title = problem.implementation(name).title
+        backend = problem.implementation(name).backend
+        rows[name] = ImplementationRow(
+            problem.name,
+            name,
+            size,
+            measurement=measured.measurements.get(title),
+            error=measured.skipped.get(title),
+            backend=backend,
+            flags=_compile_flags(problem.name, backend),
+        )
     return rows
+
+
+def _compile_flags(problem: str, backend: str) -> str | None:
+    """How the C reference or the problem's Cython module was compiled, where known."""
+    try:
+        if backend == "c":
+            from workshop.kernels import native
+
+            return native.flags(problem)
+        if backend == "cython":
+            from workshop.kernels.compiled import cython_module
+
+            return getattr(cython_module(f"{problem}_cy"), "CFLAGS", None)
+    except (ImportError, OSError, RuntimeError, ValueError):
+        return None
+    return None
 
 
 def _measure_problem(
@@ -204,21 +188,24 @@ def _measure_problem(
     for name, impl in problem.implementations.items():
         reason = impl.unavailable_reason()
         if reason:
-            skipped.append(ImplementationRow(problem.name, name, size, error=reason))
+            skipped.append(
+                ImplementationRow(problem.name, name, size, error=reason, backend=impl.backend)
+            )
         else:
             (slow if impl.backend == SLOW_BACKEND else fast).append(name)
-    has_reference = REFERENCE in fast
+    baseline = problem.baseline
+    has_reference = baseline in fast
     log(f"{problem.name}: {', '.join(fast)} at size {size}")
     rows = _compare_group(problem, fast, size, repeat, min_time)
     if slow:
         slow_size = _slow_size(problem, problem.implementation(slow[0]), size)
         log(f"{problem.name}: {', '.join(slow)} at size {slow_size} (beside C at that size)")
-        group = [*slow, REFERENCE] if has_reference else slow
+        group = [*slow, baseline] if has_reference else slow
         slow_rows = _compare_group(problem, group, slow_size, repeat, min_time)
         for name in slow:
             rows[name] = slow_rows[name]
-            rows[name].reference = slow_rows[REFERENCE].measurement if has_reference else None
-    reference = rows[REFERENCE].measurement if has_reference else None
+            rows[name].reference = slow_rows[baseline].measurement if has_reference else None
+    reference = rows[baseline].measurement if has_reference else None
     for name in fast:
         rows[name].reference = reference
     ordered = [rows[name] for name in problem.implementations if name in rows]
@@ -249,10 +236,8 @@ def _sweep_problem(
 
 def _start_cluster(log: Callable[[str], None]) -> float | None:
     """Start the shared engine cluster (if it is not running) and return how long its start took."""
-    from workshop.cluster import shared_cluster
-
     log("starting the engine cluster")
-    return shared_cluster().start_seconds
+    return engines.start()
 
 
 def _lab_latency(log: Callable[[str], None]) -> float | None:
@@ -274,38 +259,45 @@ def _lab_latency(log: Callable[[str], None]) -> float | None:
         lab.close()
 
 
-def _targets(report_: BenchReport) -> list[Target]:
-    targets = []
-    for name in ("numba", "cython"):
-        row = report_.row("mandelbrot", name)
-        ratio = row.ratio_to_reference if row else None
-        targets.append(
-            Target(
-                f"mandelbrot {name} ÷ C (1 worker)",
-                "≤ 1.3",
-                ratio,
-                None if ratio is None else ratio <= 1.3,
-            )
-        )
-    for name in ("numba-parallel", "processes", "engines"):
-        sweep = report_.sweep("pi", name)
-        value = None
-        if sweep is not None and 2 in sweep.workers and 1 in sweep.workers:
-            value = float(sweep.speedup[list(sweep.workers).index(2)])
-        check = None if value is None or report_.quick else value >= 1.7
-        targets.append(
-            Target(f"pi {name}: 2 workers ÷ 1 worker", "≥ 1.7 (full size)", value, check)
-        )
-    latency = report_.lab_latency
-    targets.append(
-        Target(
-            "lab: slider 2→1 to measuring (s)",
-            "≤ 0.1",
-            latency,
-            None if latency is None else latency <= 0.1,
-        )
-    )
-    return targets
+def _heat_targets(report_: BenchReport) -> list[Target]:
+    """The heat equation's memory targets: the best serial bandwidth at least 0.8 of STREAM at
+    the default size; MPI's 2-rank speed-up, reported (no goal: it depends on the machine).
+    Numba and Cython against C are among ``check_targets``' compiled-kernel targets."""
+    if report_.row("heat", "c") is None:
+        return []
+    name, goal = "heat best bandwidth ÷ STREAM", "≥ 0.8 (full size)"
+    serial = [e for e in report_.bandwidths() if e["workers"] == 1 and e["fraction_of_stream"]]
+    best = max((e["fraction_of_stream"] for e in serial), default=None)
+    if best is None:
+        bandwidth = Target(name, goal, None, None, "STREAM or the heat rows were not measured")
+    elif report_.quick:
+        bandwidth = Target(name, goal, best, None, "a quick run's sizes are too small")
+    else:
+        bandwidth = Target(name, goal, best, best >= 0.8)
+    mpi = [
+        e["speedup"]
+        for e in report_.bandwidths()
+        if e["implementation"] == "mpi" and e["workers"] == 2
+    ]
+    why = "reported, no goal" if mpi else "the MPI sweep has no 2-rank point"
+    return [
+        bandwidth,
+        Target("heat mpi: 2 ranks ÷ 1 rank", "reported", mpi[0] if mpi else None, None, why),
+    ]
+
+
+def _stream(specs: Sequence[Any], log: Callable[[str], None]) -> float | None:
+    """One core's memory bandwidth (measured once per machine), when heat is benched."""
+    from workshop.bandwidth import stream_bandwidth
+
+    if "heat" not in {spec.name for spec in specs}:
+        return None
+    log("memory bandwidth: STREAM-like triad (measured once per machine, then cached)")
+    try:
+        return stream_bandwidth()
+    except MissingCapability as exc:
+        log(f"memory bandwidth not measured: {exc}")
+        return None
 
 
 def _plot(report_: BenchReport, folder: Path) -> list[Path]:
@@ -314,16 +306,33 @@ def _plot(report_: BenchReport, folder: Path) -> list[Path]:
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
+    from workshop.plots import draw_measured
+
     paths = []
     for problem in sorted({s.problem for s in report_.sweeps}):
         fig, ax = plt.subplots(figsize=(6, 4))
         highest = 1
-        for sweep in (s for s in report_.sweeps if s.problem == problem and s.ok_points):
-            ax.plot(sweep.workers, sweep.speedup, "o-", label=sweep.implementation)
+        sweeps = [s for s in report_.sweeps if s.problem == problem and s.ok_points]
+        for k, sweep in enumerate(sweeps):
+            draw_measured(
+                ax,
+                sweep.workers,
+                sweep.speedup,
+                sweep.speedup_error,
+                sweep.flagged,
+                color=f"C{k % 10}",
+                label=sweep.implementation,
+            )
             highest = max(highest, int(sweep.workers.max()))
         ax.plot([1, highest], [1, highest], "k--", label="ideal")
-        ax.set(xlabel="workers", ylabel="speed-up", title=f"{problem}: strong scaling, measured")
-        ax.legend()
+        ax.set(
+            xlabel="workers",
+            ylabel="speed-up (± 1 standard deviation)",
+            title=f"{problem}: strong scaling, measured",
+        )
+        handles, labels = ax.get_legend_handles_labels()
+        unique = dict(zip(labels, handles, strict=True))  # one "doubtful" entry, not one per sweep
+        ax.legend(unique.values(), unique.keys(), fontsize="small")
         path = folder / f"scaling-{problem}.png"
         fig.savefig(path, dpi=100, bbox_inches="tight")
         plt.close(fig)
@@ -359,15 +368,18 @@ def run_bench(
     specs = [get_problem(name) for name in names]  # ValueError for unknown names, before any work
     repeat, min_time = (3, 0.01) if quick else (5, 0.05)
     started = time.perf_counter()
-    result = BenchReport(quick=quick, machine=report().to_dict())
+    result = BenchReport(quick=quick, machine=report().to_dict(), load=measure_load(0.5))
+    if result.load is not None and result.load.busy:
+        log(result.load.note() or "")
     if lab:
         result.cluster_start = _start_cluster(log)
+    result.stream_bandwidth = _stream(specs, log)
     for spec in specs:
         result.rows += _measure_problem(spec, quick, repeat, min_time, log)
         result.sweeps += _sweep_problem(spec, quick, repeat, min_time, log)
     if lab:
         result.lab_latency = _lab_latency(log)
-    result.targets = _targets(result)
+    result.targets = check_targets(result, result.rows) + _heat_targets(result)
     result.elapsed = time.perf_counter() - started
 
     folder = _new_folder(out)

@@ -346,13 +346,7 @@ class EngineCluster:
                     self._loop.run(stop(), timeout=_STOP_GRACE + 20)
         _reap(pids)
         if self.cluster is not None:
-            try:
-                self.cluster.shutdown_atexit = False
-                self.cluster.controller = None
-                self.cluster.engines = {}
-                self.cluster.remove_cluster_file()
-            except Exception:
-                pass
+            _forget_processes(self.cluster)
         if self._loop is not None:
             self._loop.close()
         if self._guard is not None:
@@ -502,6 +496,21 @@ class EngineCluster:
             ) from exc
 
 
+def _forget_processes(cluster: Any) -> None:
+    """Make ipyparallel's ``Cluster`` forget processes that ``_reap`` has already stopped.
+
+    ipyparallel has no public call for this: left as they are, its own exit handler and
+    ``__del__`` would try to stop the same (gone) controller and engines again, logging errors
+    at interpreter exit, and its cluster file would stay behind. These are the only places this
+    module writes ipyparallel's attributes; check them when upgrading ipyparallel.
+    """
+    with contextlib.suppress(Exception):
+        cluster.shutdown_atexit = False
+        cluster.controller = None
+        cluster.engines = {}
+        cluster.remove_cluster_file()
+
+
 # --- one cluster per process, and cleanup at exit ------------------------------------------
 
 _running: weakref.WeakSet[EngineCluster] = weakref.WeakSet()
@@ -526,19 +535,23 @@ def _track(cluster: EngineCluster) -> None:
     on_kernel_shutdown(_stop_all)
 
 
-def shared_cluster(n: int | None = None) -> EngineCluster:
+def shared_cluster(n: int | None = None, *, engines: str | None = None) -> EngineCluster:
     """The process-wide cluster the ``engines`` implementations use, started on first use.
 
-    ``n`` defaults to ``usable_cores()``; asking for a different ``n`` than the running cluster
-    has restarts it with ``n`` engines. It is stopped when the interpreter exits.
+    ``n`` defaults to ``usable_cores()`` and ``engines`` (the launcher) to ``"local"``; asking
+    for a different ``n`` or launcher than the running cluster has restarts it so. Unit 09 starts
+    it with ``engines="slurm"``, and the lab then measures engines running as a Slurm job. It is
+    stopped when the interpreter exits.
     """
     global _shared
     with _shared_lock:
-        if _shared is not None and n is not None and n != _shared.n:
+        other_n = n is not None and _shared is not None and n != _shared.n
+        other_launcher = engines is not None and _shared is not None and engines != _shared.engines
+        if _shared is not None and (other_n or other_launcher):
             _shared.stop()
             _shared = None
         if _shared is None:
-            _shared = EngineCluster(n)
+            _shared = EngineCluster(n, engines=engines or "local")
         if not _shared.running:
             _shared.start()
         return _shared

@@ -1,11 +1,12 @@
 """One input, several implementations of a problem side by side, and how each compares with C.
 
-``compare_implementations`` takes implementations from the kernel registry by name, plus callables
-of your own (a notebook's Numba or Cython function), checks each one's first result against the
-problem's reference, then times them interleaved with ``workshop.timing.compare`` on the same
-input. An implementation that cannot run here (no C compiler, kernels not built), fails or gives
-a wrong answer is listed with the reason instead of timed. ``Comparison.plot`` draws the median
-times on one bar chart, labelled with each one's ratio to the C reference where C was measured.
+``compare_implementations`` takes implementations from the kernel registry by name, plus
+callables of your own (a notebook's Numba or Cython function), and hands them to one call of
+``workshop.timing.compare``, which checks each one's first result against the problem's
+reference and times the correct ones interleaved on the same input. An implementation that
+cannot run here (no C compiler, kernels not built), fails or gives a wrong answer is listed with
+the reason instead of timed. ``Comparison.plot`` draws the median times on one bar chart,
+labelled with each one's ratio to the problem's baseline (C) where it was measured.
 """
 
 from __future__ import annotations
@@ -18,10 +19,7 @@ from typing import Any
 from workshop.kernels import Problem, get_problem
 from workshop.timing import Measurement, compare, format_seconds
 
-__all__ = ["REFERENCE", "Comparison", "compare_implementations"]
-
-#: The registry name of the plain C reference that every ratio is taken against.
-REFERENCE = "c"
+__all__ = ["Comparison", "compare_implementations"]
 
 
 @dataclass
@@ -66,34 +64,30 @@ class Comparison:
             height = 0.45 * max(len(self.measurements), 2) + 1.4
             _, ax = plt.subplots(figsize=(8, height), layout="constrained")
         labels = list(self.measurements)[::-1]  # first one on top
-        times = [self.measurements[label].median for label in labels]
+        runs = [self.measurements[label] for label in labels]
+        times = [run.median for run in runs]
         colours = ["C3" if label == self.reference else "C0" for label in labels]
-        ax.barh(labels, times, color=colours)
+        # error bars: one standard deviation; unstable bars hatched, so noise is not read as fact
+        hatches = ["" if run.stable else "//" for run in runs]
+        bars = ax.barh(labels, times, color=colours, xerr=[r.stdev for r in runs], capsize=3)
+        for bar, hatch in zip(bars, hatches, strict=True):
+            bar.set_hatch(hatch)
         ax.set_xscale("log")
         for y, label in enumerate(labels):
             ratio = self.ratio(label)
-            text = format_seconds(self.measurements[label].median)
+            text = format_seconds(runs[y].median)
             if not math.isnan(ratio) and label != self.reference:
                 text += f"  ({ratio:.3g} × the time of C)"
+            if not runs[y].stable:
+                text += f"  unstable: spread {runs[y].spread:.0%}"
             ax.text(times[y], y, " " + text, va="center", fontsize=9)
         if times:
             ax.set_xlim(min(times) / 2, max(times) * 30)  # room for the labels
-        ax.set_xlabel("median time per call (s), measured now; shorter is faster")
+        ax.set_xlabel(
+            "median time per call (s) ± 1 standard deviation, measured now; shorter is faster"
+        )
         ax.set_title(title or f"{self.problem}, size {self.size}: the same input for every one")
         return ax
-
-
-def _validated(spec: Problem, func: Callable[..., Any], inputs: tuple) -> str | None:
-    """None when ``func(*inputs)`` returns the right answer; else why it cannot be compared."""
-    try:
-        result = func(*inputs)
-    except Exception as exc:
-        return f"it raised {type(exc).__name__}: {exc}"
-    try:
-        spec.validate(result, inputs)
-    except AssertionError as exc:
-        return f"wrong result: {exc}"
-    return None
 
 
 def compare_implementations(
@@ -109,41 +103,49 @@ def compare_implementations(
 
     Registry implementations are labelled with their titles, ``extra`` ones with their keys; each
     is called once first (which also compiles a JIT function) and validated, and only correct
-    ones are timed, interleaved. The C reference, when among ``names`` and available, is the
-    one every ratio is taken against. Raises ValueError for an unknown problem or name, a size
+    ones are timed, interleaved. The problem's baseline (``Problem.baseline``, plain C), when among
+    ``names`` and available, is the one every ratio is taken against. Raises ValueError for an unknown problem or name, a size
     outside the problem's range, or a label used twice.
     """
     spec = problem if isinstance(problem, Problem) else get_problem(problem)
     inputs = spec.make_input(size)
+    candidates, skipped, reference = _candidates(spec, names, extra or {})
+    measurements = {}
+    if candidates:
+        measurements = compare(
+            candidates,
+            *inputs,
+            repeat=repeat,
+            min_time=min_time,
+            warn=False,
+            check=lambda result: spec.validate(result, inputs),
+            failed=skipped,
+        )
+    if reference not in measurements:
+        reference = None
+    return Comparison(spec.name, int(size), measurements, skipped, reference)
+
+
+def _candidates(
+    spec: Problem, names: Sequence[str], extra: Mapping[str, Callable[..., Any]]
+) -> tuple[dict[str, Callable[..., Any]], dict[str, str], str | None]:
+    """The callables to time by label, the labels that cannot run here, the baseline's label."""
     candidates: dict[str, Callable[..., Any]] = {}
     skipped: dict[str, str] = {}
     reference = None
     for name in names:
         impl = spec.implementation(name)  # ValueError listing the choices
-        label = impl.title
         reason = impl.unavailable_reason()
         if reason is not None:
-            skipped[label] = reason
+            skipped[impl.title] = reason
         else:
-            candidates[label] = impl
-            if name == REFERENCE:
-                reference = label
-    for label, func in (extra or {}).items():
+            candidates[impl.title] = impl
+            if name == spec.baseline:
+                reference = impl.title
+    for label, func in extra.items():
         if label in candidates or label in skipped:
             raise ValueError(f"the label {label!r} is used twice; give each callable its own")
         if not callable(func):
             raise ValueError(f"{label!r} must be a callable, not {type(func).__name__}")
         candidates[label] = func
-    good = {}
-    for label, func in candidates.items():
-        reason = _validated(spec, func, inputs)
-        if reason is None:
-            good[label] = func
-        else:
-            skipped[label] = reason
-    if reference not in good:
-        reference = None
-    measurements = (
-        compare(good, *inputs, repeat=repeat, min_time=min_time, warn=False) if good else {}
-    )
-    return Comparison(spec.name, int(size), measurements, skipped, reference)
+    return candidates, skipped, reference

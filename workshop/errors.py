@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-__all__ = ["MissingCapability", "UnstableMeasurementWarning", "WorkshopWarning"]
+__all__ = [
+    "MissingCapability",
+    "UnstableMeasurementWarning",
+    "WorkshopWarning",
+    "WrongResult",
+    "describe",
+]
 
 
 class WorkshopWarning(UserWarning):
@@ -18,3 +24,13 @@ class MissingCapability(RuntimeError):
 
     The message says what is missing and how to get it.
     """
+
+
+class WrongResult(AssertionError):
+    """A measured callable's first result failed its check, so its timing means nothing."""
+
+
+def describe(exc: BaseException) -> str:
+    """``"ValueError: what went wrong"``: an exception as one line a learner reads in a status."""
+    detail = str(exc).strip()
+    return f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__

@@ -120,7 +120,7 @@ def plot_growth(
     ax: Any = None,
     *,
     xlabel: str = "input size n",
-    ylabel: str = "time per call (s)",
+    ylabel: str = "time per call (s), ± 1 standard deviation",
     title: str | None = None,
     guides: Sequence[int] = (1, 2),
 ) -> Any:
@@ -143,7 +143,9 @@ def plot_growth(
             else f"{curve.label}  (slope {round(exponent, 2) + 0.0:.2f})"  # no "-0.00"
         )
         times = curve.times
-        ax.loglog(curve.sizes[: len(times)], times, "o-", label=label)
+        (line,) = ax.loglog(curve.sizes[: len(times)], times, "o-", label=label)
+        spread = [m.stdev if m else math.nan for m in curve.measurements]  # ± 1 std deviation
+        ax.errorbar(curve.sizes[: len(times)], times, yerr=spread, fmt="none", ecolor=line.get_color())
     all_times = np.concatenate([c.times for c in items])
     finite = all_times[np.isfinite(all_times) & (all_times > 0)]
     sizes = np.array(sorted({n for c in items for n in c.sizes}), dtype=float)

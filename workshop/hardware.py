@@ -19,6 +19,7 @@ __all__ = [
     "CoreCount",
     "HardwareReport",
     "c_compiler",
+    "c_compiler_reason",
     "cgroup_cpu_quota",
     "cgroup_memory_limit",
     "cores_reason",
@@ -191,6 +192,11 @@ def require_c_compiler() -> str:
     return path
 
 
+def c_compiler_reason() -> str | None:
+    """Why C programs cannot be built here (no compiler, and how to get one), or None."""
+    return None if c_compiler() is not None else _COMPILER_HELP
+
+
 def openmp_available() -> bool:
     """True when the compiled Cython kernels were built with OpenMP (their prange runs threaded)."""
     try:
@@ -260,6 +266,7 @@ class HardwareReport:
     openmp: bool
     mpi4py: str | None
     mpiexec: str | None
+    mpi_library: str | None
     ipyparallel: str | None
     small_mode: bool
     thread_pools: list[dict[str, object]] = field(default_factory=list)
@@ -301,7 +308,7 @@ class HardwareReport:
                 if self.cython
                 else missing,
             ),
-            ("MPI", f"mpi4py {self.mpi4py or missing}, mpiexec {self.mpiexec or missing}"),
+            ("MPI", self._mpi_line()),
             ("ipyparallel", self.ipyparallel or missing),
             ("BLAS/OpenMP pools", pools or "none loaded"),
             ("Small mode", "on (WORKSHOP_SMALL)" if self.small_mode else "off"),
@@ -315,6 +322,14 @@ class HardwareReport:
                 )
             )
         return rows
+
+    def _mpi_line(self) -> str:
+        if self.mpi4py and self.mpiexec and self.mpi_library:
+            return f"{self.mpi_library} (mpi4py {self.mpi4py}), mpiexec {self.mpiexec}"
+        from workshop.mpi import INSTALL_HINT
+
+        found = f"mpi4py {self.mpi4py or 'not found'}, mpiexec {self.mpiexec or 'not found'}"
+        return f"{found}, MPI library {self.mpi_library or 'not loadable'}: {INSTALL_HINT}"
 
     def __str__(self) -> str:
         width = max(len(label) for label, _ in self.lines())
@@ -335,6 +350,9 @@ def report() -> HardwareReport:
     else:
         memory, memory_reason = physical, "physical memory"
     numba_version, layer, numba_threads = _numba_threading()
+    from workshop import mpi
+
+    mpi4py_version = _version("mpi4py")
     return HardwareReport(
         usable_cores=cores.count,
         cores_reason=cores.reason,
@@ -348,8 +366,9 @@ def report() -> HardwareReport:
         c_compiler=c_compiler(),
         cython=_version("Cython"),
         openmp=openmp_available(),
-        mpi4py=_version("mpi4py"),
-        mpiexec=shutil.which("mpiexec"),
+        mpi4py=mpi4py_version,
+        mpiexec=mpi.mpiexec(),
+        mpi_library=mpi.library_version() if mpi4py_version else None,
         ipyparallel=_version("ipyparallel"),
         small_mode=small_mode(),
         thread_pools=_thread_pools(),

@@ -18,12 +18,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from workshop.errors import UnstableMeasurementWarning
+from workshop.errors import UnstableMeasurementWarning, WrongResult, describe
 
-__all__ = ["UNSTABLE_SPREAD", "FirstResult", "Measurement", "compare", "format_seconds", "measure"]
+__all__ = ["UNSTABLE_SPREAD", "Check", "Measurement", "compare", "format_seconds", "measure"]
 
 UNSTABLE_SPREAD = 0.10
 _MAX_LOOPS = 1_000_000
+
+#: Called with a measured callable's first return value; raises AssertionError when it is wrong.
+Check = Callable[[Any], None]
 
 
 def format_seconds(seconds: float) -> str:
@@ -122,22 +125,6 @@ class Measurement:
         return cls.from_dict(json.loads(text))
 
 
-class FirstResult:
-    """Wraps a callable and keeps its first return value, so a measured run can be validated."""
-
-    def __init__(self, func: Callable[..., Any]) -> None:
-        self.func = func
-        self.__name__ = getattr(func, "__name__", "function")
-        self.called = False
-        self.value: Any = None
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        output = self.func(*args, **kwargs)
-        if not self.called:
-            self.value, self.called = output, True
-        return output
-
-
 def _check_options(repeat: int, min_time: float) -> None:
     if not isinstance(repeat, int) or repeat < 1:
         raise ValueError(f"repeat must be a whole number >= 1, got {repeat!r}")
@@ -160,11 +147,34 @@ def _time_calls(func: Callable[..., Any], args: tuple, loops: int) -> float:
     return elapsed / loops
 
 
+def _first_call(func: Callable[..., Any], args: tuple, check: Check | None) -> float:
+    """Seconds of the first call, timed on its own; its result must pass ``check``.
+
+    This is the workshop's one "validate the first result, then time" rule: a wrong answer
+    raises ``WrongResult`` before any sample is taken, so no wrong code is ever timed.
+    """
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        start = time.perf_counter()
+        value = func(*args)
+        elapsed = time.perf_counter() - start
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    if check is not None:
+        try:
+            check(value)
+        except AssertionError as exc:
+            raise WrongResult(f"wrong result: {exc}") from exc
+    return elapsed
+
+
 def _warm_up_and_calibrate(
-    func: Callable[..., Any], args: tuple, min_time: float
+    func: Callable[..., Any], args: tuple, min_time: float, check: Check | None = None
 ) -> tuple[float, int]:
     """Time the first call on its own, then pick loops so one sample lasts at least ``min_time``."""
-    first_call = _time_calls(func, args, 1)
+    first_call = _first_call(func, args, check)
     per_call = _time_calls(func, args, 1)  # second call: warm, used to calibrate
     loops = 1
     while per_call * loops < min_time and loops < _MAX_LOOPS:
@@ -193,15 +203,43 @@ def measure(
     min_time: float = 0.05,
     label: str | None = None,
     warn: bool = True,
+    check: Check | None = None,
 ) -> Measurement:
-    """Measure ``func(*args)``: a warm-up call, calibrated loops, ``repeat`` samples."""
+    """Measure ``func(*args)``: a warm-up call, calibrated loops, ``repeat`` samples.
+
+    ``check``, when given, is called with the first call's result and raises AssertionError
+    when it is wrong; ``measure`` then raises ``WrongResult`` ("wrong result: ...") untimed.
+    """
     _check_options(repeat, min_time)
-    first_call, loops = _warm_up_and_calibrate(func, args, min_time)
+    first_call, loops = _warm_up_and_calibrate(func, args, min_time, check)
     times = [_time_calls(func, args, loops) for _ in range(repeat)]
     result = Measurement(label or getattr(func, "__name__", "function"), times, loops, first_call)
     if warn:
         _warn_if_unstable(result)
     return result
+
+
+def _calibrate_all(
+    funcs: Mapping[str, Callable[..., Any]],
+    args: tuple,
+    min_time: float,
+    check: Check | None,
+    failed: dict[str, str] | None,
+) -> dict[str, tuple[float, int]]:
+    """First call, check and loops of each callable; a failure goes to ``failed`` if given."""
+    calibration = {}
+    for name, func in funcs.items():
+        try:
+            calibration[name] = _warm_up_and_calibrate(func, args, min_time, check)
+        except WrongResult as exc:
+            if failed is None:
+                raise
+            failed[name] = str(exc)
+        except Exception as exc:
+            if failed is None:
+                raise
+            failed[name] = f"it raised {describe(exc)}"
+    return calibration
 
 
 def compare(
@@ -210,17 +248,22 @@ def compare(
     repeat: int = 5,
     min_time: float = 0.05,
     warn: bool = True,
+    check: Check | None = None,
+    failed: dict[str, str] | None = None,
 ) -> dict[str, Measurement]:
     """Measure several callables on the same arguments, interleaved (A B, B A, A B, ...).
 
     Alternating the order each round cancels slow drift of the machine (thermal throttling,
-    another program starting) that would otherwise favour whichever ran first.
+    another program starting) that would otherwise favour whichever ran first. ``check`` is
+    applied to each one's first result as in ``measure``. With a ``failed`` dict, a callable
+    that raises or gives a wrong first result is left out and its reason recorded there
+    (``"it raised ValueError: ..."``, ``"wrong result: ..."``); without one, the error propagates.
     """
     if not funcs:
         raise ValueError("compare needs at least one callable, as a mapping of label -> callable")
     _check_options(repeat, min_time)
-    names = list(funcs)
-    calibration = {name: _warm_up_and_calibrate(funcs[name], args, min_time) for name in names}
+    calibration = _calibrate_all(funcs, args, min_time, check, failed)
+    names = list(calibration)
     samples: dict[str, list[float]] = {name: [] for name in names}
     for round_number in range(repeat):
         order = names if round_number % 2 == 0 else names[::-1]

@@ -93,4 +93,19 @@ def lyapunov_sweep(rs, steps=2_000, workers=2):
         },
         "fails": ["pi-speed-test", "sweep-speed-test"],
     },
+    {
+        "description": "every worker seeded with the same seed: reproducible, but one stream",
+        "replace": {
+            # Passes the visible checks (same arguments, same estimate; close to pi), but all the
+            # workers draw the same points, which the hidden checks recompute from spawned streams.
+            "streams-solution": """
+def pi_independent(n, seed, workers):
+    tasks = [(seed, stop - start) for start, stop in blocks(n, workers)]
+    with MP.Pool(workers) as pool:
+        inside = sum(pool.starmap(count_inside, tasks))
+    return 4.0 * inside / n
+""",
+        },
+        "fails": ["streams-test"],
+    },
 ]

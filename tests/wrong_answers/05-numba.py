@@ -142,4 +142,16 @@ def inside_fraction(x_min, x_max, y_min, y_max, size, max_iter):
             "inside-fraction-speed-test",
         ],
     },
+    {
+        "description": "the scaled sum right, but through a temporary array",
+        "replace": {
+            # Right values and returns out, but a * x + y builds two arrays of the input's size.
+            "scaled-sum-solution": """
+def scaled_sum(a, x, y, out):
+    out[:] = a * x + y
+    return out
+""",
+        },
+        "fails": ["scaled-sum-test"],
+    },
 ]

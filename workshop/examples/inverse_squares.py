@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from workshop.errors import MissingCapability
-from workshop.hardware import require_c_compiler
+from workshop.hardware import c_compiler_reason, require_c_compiler
 
 __all__ = [
     "SOURCE",
@@ -55,11 +55,7 @@ def numpy_sum(n: int) -> float:
 
 def unavailable_reason() -> str | None:
     """Why the C program cannot be built here (no compiler, and how to get one), or None."""
-    try:
-        require_c_compiler()
-    except MissingCapability as error:
-        return str(error)
-    return None
+    return c_compiler_reason()
 
 
 def compile_command(compiler: str, output: Path | str, source: Path | str = SOURCE) -> list[str]:

@@ -10,21 +10,24 @@ finish, and interleaved or load-balanced rows fix that.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
-from numba import njit, prange
+from numba import njit, parallel_chunksize, prange
 
 from workshop.kernels import engines, native, pools
 from workshop.kernels.chunks import blocks, interleaved
 from workshop.kernels.compiled import cython_module, cython_parallel_reason, cython_reason
-from workshop.kernels.registry import Problem, add_problem
+from workshop.kernels.registry import Problem
 from workshop.kernels.threads import numba_threads
 
-__all__ = ["BOUNDS", "MANDELBROT", "MAX_ITER"]
+__all__ = ["BOUNDS", "MANDELBROT", "MAX_ITER", "PROBLEM"]
 
 #: (x_min, x_max, y_min, y_max): the real axis, where most points never escape, lies in the
 #: first third of the rows; the last rows are nearly empty.
 BOUNDS = (-2.0, 0.6, -0.8, 1.3)
 MAX_ITER = 200
+assert MAX_ITER < 256  # rows_block_compact sends counts as bytes
 #: At most this fraction of pixels may differ from the reference (rounding, fused multiply-add).
 TOLERANCE = 1e-3
 
@@ -163,11 +166,25 @@ def rows_numba(x_min, x_max, y_min, y_max, size, max_iter, rows):
     return image
 
 
+@njit(nogil=True, cache=True)
+def _rows_numba_nogil(x_min, x_max, y_min, y_max, size, max_iter, rows):
+    # rows_numba, compiled to release the GIL while it runs, so that Python threads calling it
+    # compute at the same time (the numba-threads implementation).
+    return rows_numba(x_min, x_max, y_min, y_max, size, max_iter, rows)
+
+
 def rows_block(inputs: tuple, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(rows, counts)`` for the ``processes`` and ``engines`` implementations."""
     x_min, x_max, y_min, y_max, size, max_iter = inputs
     rows = np.asarray(rows, dtype=np.int64)
     return rows, rows_numba(x_min, x_max, y_min, y_max, size, max_iter, rows)
+
+
+def rows_block_compact(inputs: tuple, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``rows_block`` with the counts sent back as one byte each (``MAX_ITER`` < 256): a quarter
+    of the data to carry from the engines, which is most of what a small task costs there."""
+    rows, counts = rows_block(inputs, rows)
+    return rows, counts.astype(np.uint8)
 
 
 def _assemble(size: int, parts: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
@@ -202,20 +219,19 @@ def _cython_parallel_reason() -> str | None:
     return cython_parallel_reason("mandelbrot_cy")
 
 
-MANDELBROT = add_problem(
-    Problem(
-        name="mandelbrot",
-        title="Mandelbrot set (uneven rows)",
-        size_label="pixels per side",
-        min_size=8,
-        max_size=8_192,
-        default_size=1_200,
-        small_size=64,
-        make_input_func=make_input,
-        reference_func=reference,
-        validate_func=validate,
-        work_exponent=2.0,
-    )
+PROBLEM = MANDELBROT = Problem(
+    name="mandelbrot",
+    title="Mandelbrot set (uneven rows)",
+    size_label="pixels per side",
+    min_size=8,
+    max_size=8_192,
+    default_size=1_200,
+    small_size=64,
+    make_input_func=make_input,
+    reference_func=reference,
+    validate_func=validate,
+    work_exponent=2.0,
+    baseline="c",
 )
 
 # --- the implementations, in teaching order ---------------------------------------------------
@@ -235,6 +251,32 @@ def mandelbrot_numba_parallel(x_min, x_max, y_min, y_max, size, max_iter, *, wor
         return mandelbrot_numba_parallel_kernel(x_min, x_max, y_min, y_max, size, max_iter)
 
 
+@MANDELBROT.register(
+    "numba-dynamic",
+    "Numba prange, rows handed out one at a time",
+    "numba",
+    parallel=True,
+    threaded=True,
+)
+def mandelbrot_numba_dynamic(x_min, x_max, y_min, y_max, size, max_iter, *, workers):
+    # chunks of one row, taken by whichever thread is free: the costly rows spread out
+    with numba_threads(workers), parallel_chunksize(1):
+        return mandelbrot_numba_parallel_kernel(x_min, x_max, y_min, y_max, size, max_iter)
+
+
+@MANDELBROT.register(
+    "numba-threads", "Python threads, Numba nogil=True", "numba", parallel=True, threaded=True
+)
+def mandelbrot_numba_threads(x_min, x_max, y_min, y_max, size, max_iter, *, workers):
+    # A pool of `workers` Python threads, each computing interleaved rows in compiled code that
+    # releases the GIL, so that the threads compute at the same time in one process.
+    def rows_nogil(rows):
+        return rows, _rows_numba_nogil(x_min, x_max, y_min, y_max, size, max_iter, rows)
+
+    with ThreadPoolExecutor(workers) as pool:
+        return _assemble(size, list(pool.map(rows_nogil, interleaved(size, 4 * workers))))
+
+
 @MANDELBROT.register("cython", "Cython typed loops", "cython", requires=_cython_reason)
 def mandelbrot_cython(x_min, x_max, y_min, y_max, size, max_iter):
     return cython_module("mandelbrot_cy").mandelbrot(x_min, x_max, y_min, y_max, size, max_iter)
@@ -251,6 +293,19 @@ def mandelbrot_cython(x_min, x_max, y_min, y_max, size, max_iter):
 def mandelbrot_cython_parallel(x_min, x_max, y_min, y_max, size, max_iter, *, workers):
     module = cython_module("mandelbrot_cy")
     return module.mandelbrot_parallel(x_min, x_max, y_min, y_max, size, max_iter, workers)
+
+
+@MANDELBROT.register(
+    "cython-dynamic",
+    "Cython prange, schedule='dynamic'",
+    "cython",
+    parallel=True,
+    threaded=True,
+    requires=_cython_parallel_reason,
+)
+def mandelbrot_cython_dynamic(x_min, x_max, y_min, y_max, size, max_iter, *, workers):
+    module = cython_module("mandelbrot_cy")
+    return module.mandelbrot_dynamic(x_min, x_max, y_min, y_max, size, max_iter, workers)
 
 
 @MANDELBROT.register("processes", "Process pool, row blocks", "processes", parallel=True)
@@ -283,10 +338,10 @@ def mandelbrot_engines(x_min, x_max, y_min, y_max, size, max_iter, *, workers):
 def mandelbrot_engines_balanced(x_min, x_max, y_min, y_max, size, max_iter, *, workers):
     inputs = (x_min, x_max, y_min, y_max, size, max_iter)
     tasks = [(inputs, rows) for rows in interleaved(size, 4 * workers)]
-    return _assemble(size, engines.run_balanced(rows_block, tasks, workers))
+    return _assemble(size, engines.run_balanced(rows_block_compact, tasks, workers))
 
 
-@MANDELBROT.register("c", "Plain C (-O3)", "c", requires=native.unavailable_reason)
+@MANDELBROT.register("c", "Plain C (-O3, built for this CPU)", "c", requires=native.unavailable_reason)
 def mandelbrot_c(x_min, x_max, y_min, y_max, size, max_iter):
     args = (*(repr(float(v)) for v in (x_min, x_max, y_min, y_max)), size, max_iter)
     raw = native.run_program("mandelbrot", *args)

@@ -13,13 +13,19 @@ cdef extern from *:
     #else
     #define WORKSHOP_HAVE_OPENMP 0
     #endif
+    #ifndef WORKSHOP_CFLAGS
+    #define WORKSHOP_CFLAGS "unknown"
+    #endif
     """
     const int WORKSHOP_HAVE_OPENMP
+    const char *CFLAGS_MACRO "WORKSHOP_CFLAGS"
 
 #: True when this module was compiled with OpenMP, so ``prange`` really runs threads.
 OPENMP = bool(WORKSHOP_HAVE_OPENMP)
+#: The C compiler's flags this module was built with, e.g. ``"-O3 -march=native -fopenmp"``.
+CFLAGS = (<bytes>CFLAGS_MACRO).decode()
 
-__all__ = ["OPENMP", "mandelbrot", "mandelbrot_parallel"]
+__all__ = ["CFLAGS", "OPENMP", "mandelbrot", "mandelbrot_dynamic", "mandelbrot_parallel"]
 
 
 cdef inline int32_t escape(double c_re, double c_im, int32_t max_iter) noexcept nogil:
@@ -63,6 +69,23 @@ def mandelbrot_parallel(double x_min, double x_max, double y_min, double y_max, 
     cdef double c_im
     cdef int64_t i, j
     for i in prange(size, nogil=True, num_threads=num_threads):
+        c_im = y_min + <double>i * dy
+        for j in range(size):
+            out[i, j] = escape(x_min + <double>j * dx, c_im, max_iter)
+    return image
+
+
+def mandelbrot_dynamic(double x_min, double x_max, double y_min, double y_max, int64_t size,
+                       int32_t max_iter, int num_threads):
+    """``mandelbrot_parallel`` with a dynamic schedule: a thread that finishes its row takes the
+    next one still waiting, so the costly rows no longer pile up on one thread."""
+    image = np.empty((size, size), dtype=np.int32)
+    cdef int32_t[:, ::1] out = image
+    cdef double dx = (x_max - x_min) / <double>size
+    cdef double dy = (y_max - y_min) / <double>size
+    cdef double c_im
+    cdef int64_t i, j
+    for i in prange(size, nogil=True, num_threads=num_threads, schedule="dynamic"):
         c_im = y_min + <double>i * dy
         for j in range(size):
             out[i, j] = escape(x_min + <double>j * dx, c_im, max_iter)

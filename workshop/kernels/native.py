@@ -1,28 +1,40 @@
 """Plain C reference programs: compiled once with the system compiler, run through ``subprocess``.
 
-The sources live in ``workshop/kernels/c/``. Each is compiled with ``-O3`` into a per-user cache
-directory, named by a hash of the source, compiler and flags, so editing a source recompiles it
-and two processes compiling at once never see a half-written program.
+The sources live in ``workshop/kernels/c/``. Each is compiled for the machine it runs on, at the
+hardware's limit: ``-O3 -march=native`` (``-mcpu=native`` where the compiler spells it so, plain
+``-O3`` where it refuses both, ``/O2`` with MSVC; ``WORKSHOP_PORTABLE=1`` asks for plain ``-O3``).
+Programs are kept in a per-user cache directory, named by a hash of the source, compiler, flags
+and processor, so editing a source recompiles it, a home folder shared by different machines
+never runs a program built for another processor, and two processes compiling at once never see a
+half-written program. ``flags(name)`` says which flags a program was built with.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import platform
 import subprocess
 import sys
 import tempfile
 import threading
 from pathlib import Path
 
-from workshop.errors import MissingCapability
-
-__all__ = ["cache_dir", "compile_program", "run_program", "unavailable_reason"]
+__all__ = [
+    "cache_dir",
+    "compile_library",
+    "compile_program",
+    "flags",
+    "run_program",
+    "unavailable_reason",
+]
 
 SOURCE_DIR = Path(__file__).with_name("c")
-FLAGS = ("-O3",)
+#: Flag sets tried in order until the compiler accepts one (MSVC: ``/O2`` only).
+FLAG_CHOICES = (("-O3", "-march=native"), ("-O3", "-mcpu=native"), ("-O3",))
 _lock = threading.Lock()
 _built: dict[str, Path] = {}
+_flags: dict[str, tuple[str, ...]] = {}
 
 
 def cache_dir() -> Path:
@@ -36,22 +48,104 @@ def cache_dir() -> Path:
 
 def unavailable_reason() -> str | None:
     """Why C programs cannot be built here (no compiler, with how to get one), or None."""
-    from workshop.hardware import require_c_compiler
+    from workshop.hardware import c_compiler_reason
 
+    return c_compiler_reason()
+
+
+def _msvc(compiler: str) -> bool:
+    return Path(compiler).stem.lower() == "cl"  # MSVC spells its options differently
+
+
+def _flag_choices(compiler: str) -> tuple[tuple[str, ...], ...]:
+    if _msvc(compiler):
+        return (("/O2",),)
+    if os.environ.get("WORKSHOP_PORTABLE"):
+        return (("-O3",),)
+    return FLAG_CHOICES
+
+
+def _command(
+    compiler: str, flags: tuple[str, ...], source: Path, output: Path, shared: bool
+) -> list[str]:
+    if _msvc(compiler):
+        return [
+            compiler,
+            "/nologo",
+            *flags,
+            *(["/LD"] if shared else []),
+            str(source),
+            f"/Fe:{output}",
+        ]
+    extra = ["-shared", "-fPIC"] if shared else []
+    return [compiler, *flags, *extra, "-o", str(output), str(source)]
+
+
+def _processor() -> str:
+    """What identifies this processor to ``-march=native``: architecture, model and features."""
+    parts = [platform.machine(), platform.processor()]
     try:
-        require_c_compiler()
-    except MissingCapability as exc:
-        return str(exc)
-    return None
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as info:
+            for line in info:
+                key = line.split(":", 1)[0].strip()
+                if key in {"model name", "flags", "Features", "CPU part"}:
+                    parts.append(line.strip())
+                if not line.strip() and len(parts) > 2:
+                    break  # the first processor's block is enough
+    except OSError:
+        pass
+    return "\n".join(parts)
 
 
-def _command(compiler: str, source: Path, output: Path) -> list[str]:
-    if Path(compiler).stem.lower() == "cl":  # MSVC spells its options differently
-        return [compiler, "/nologo", "/O2", str(source), f"/Fe:{output}"]
-    return [compiler, *FLAGS, "-o", str(output), str(source)]
+def _target(name: str, compiler: str, source: Path, shared: bool) -> Path:
+    digest = hashlib.sha256()
+    choices = repr(_flag_choices(compiler))
+    parts = (source.read_bytes(), compiler.encode(), choices.encode(), _processor().encode())
+    for part in (*parts, bytes(shared)):
+        digest.update(part)
+        digest.update(b"\0")
+    if shared:
+        suffix = {"win32": ".dll", "darwin": ".dylib"}.get(sys.platform, ".so")
+    else:
+        suffix = ".exe" if sys.platform == "win32" else ""
+    return cache_dir() / f"{name}-{digest.hexdigest()[:16]}{suffix}"
 
 
-def compile_program(name: str) -> Path:
+def _build(compiler: str, source: Path, target: Path, shared: bool) -> tuple[str, ...]:
+    """Compile ``source`` into ``target`` with the first flags the compiler accepts."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{source.stem}-", suffix=target.suffix)
+    os.close(fd)
+    errors = []
+    try:
+        for flags in _flag_choices(compiler):
+            result = subprocess.run(
+                _command(compiler, flags, source, Path(tmp), shared),
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if result.returncode == 0:
+                target.with_name(target.name + ".flags").write_text(" ".join(flags))
+                os.replace(tmp, target)  # atomic: readers see no program or a whole one
+                return flags
+            errors.append(f"{' '.join(flags)} (exit {result.returncode}): {result.stderr.strip()}")
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    raise RuntimeError(f"compiling {source.name} with {compiler} failed:\n" + "\n".join(errors))
+
+
+def compile_library(name: str) -> Path:
+    """Path of ``c/<name>.c`` compiled as a shared library (for ``ctypes``), built if needed.
+
+    For kernels whose data is large: called in-process, they share the caller's arrays, where
+    a program would copy them through a pipe on every call.
+    """
+    return compile_program(name, shared=True)
+
+
+def compile_program(name: str, *, shared: bool = False) -> Path:
     """Path of the compiled program for ``c/<name>.c``, compiling it first if needed."""
     from workshop.hardware import require_c_compiler
 
@@ -60,37 +154,24 @@ def compile_program(name: str) -> Path:
     if not source.is_file():
         choices = ", ".join(sorted(p.stem for p in SOURCE_DIR.glob("*.c")))
         raise ValueError(f"no C program {name!r}; choose one of {choices}")
-    digest = hashlib.sha256()
-    for part in (source.read_bytes(), compiler.encode(), " ".join(FLAGS).encode()):
-        digest.update(part)
-        digest.update(b"\0")
-    suffix = ".exe" if sys.platform == "win32" else ""
-    target = cache_dir() / f"{name}-{digest.hexdigest()[:16]}{suffix}"
+    target = _target(name, compiler, source, shared)
+    key = f"{name}{target.suffix}"
     with _lock:
-        if _built.get(name) == target and target.exists():
+        if _built.get(key) == target and target.exists():
             return target
-        if not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{name}-", suffix=suffix)
-            os.close(fd)
-            try:
-                result = subprocess.run(
-                    _command(compiler, source, Path(tmp)),
-                    capture_output=True,
-                    text=True,
-                    check=False,
-                )
-                if result.returncode != 0:
-                    raise RuntimeError(
-                        f"compiling {source.name} with {compiler} failed "
-                        f"(exit {result.returncode}):\n{result.stderr.strip()}"
-                    )
-                os.replace(tmp, target)  # atomic: readers see no program or a whole one
-            finally:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
-        _built[name] = target
+        if target.exists():
+            recorded = target.with_name(target.name + ".flags")
+            _flags[name] = tuple(recorded.read_text().split()) if recorded.exists() else ()
+        else:
+            _flags[name] = _build(compiler, source, target, shared)
+        _built[key] = target
         return target
+
+
+def flags(name: str) -> str:
+    """The compiler flags the program ``name`` was built with, e.g. ``"-O3 -march=native"``."""
+    compile_program(name)
+    return " ".join(_flags.get(name, ())) or "unknown"
 
 
 def run_program(name: str, *args: object, timeout: float | None = 600.0) -> bytes:

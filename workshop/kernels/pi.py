@@ -17,10 +17,10 @@ from numba import njit, prange
 from workshop.kernels import engines, native, pools
 from workshop.kernels.chunks import blocks
 from workshop.kernels.compiled import cython_module, cython_parallel_reason, cython_reason
-from workshop.kernels.registry import Problem, add_problem
+from workshop.kernels.registry import Problem
 from workshop.kernels.threads import numba_threads
 
-__all__ = ["PI", "SEED"]
+__all__ = ["PI", "PROBLEM", "SEED"]
 
 SEED = 20240611
 GAMMA = 0x9E3779B97F4A7C15
@@ -159,20 +159,19 @@ def _reference(n: int, seed: int) -> float:
     return 4.0 * int(hits_numba(np.uint64(seed), 0, n)) / n
 
 
-PI = add_problem(
-    Problem(
-        name="pi",
-        title="Monte Carlo estimate of pi",
-        size_label="samples",
-        min_size=1_000,
-        max_size=20_000_000_000,
-        default_size=500_000_000,
-        small_size=20_000,
-        make_input_func=make_input,
-        reference_func=_reference,
-        validate_func=validate,
-        work_exponent=1.0,
-    )
+PROBLEM = PI = Problem(
+    name="pi",
+    title="Monte Carlo estimate of pi",
+    size_label="samples",
+    min_size=1_000,
+    max_size=20_000_000_000,
+    default_size=500_000_000,
+    small_size=20_000,
+    make_input_func=make_input,
+    reference_func=_reference,
+    validate_func=validate,
+    work_exponent=1.0,
+    baseline="c",
 )
 
 # --- the implementations, in teaching order ---------------------------------------------------
@@ -227,6 +226,6 @@ def pi_engines(n: int, seed: int, *, workers: int) -> float:
     return 4.0 * sum(engines.run_static(hits_block, tasks, workers)) / n
 
 
-@PI.register("c", "Plain C (-O3)", "c", requires=native.unavailable_reason)
+@PI.register("c", "Plain C (-O3, built for this CPU)", "c", requires=native.unavailable_reason)
 def pi_c(n: int, seed: int) -> float:
     return 4.0 * int(native.run_program("pi", n, seed)) / n

@@ -11,19 +11,25 @@ cdef extern from *:
     #else
     #define WORKSHOP_HAVE_OPENMP 0
     #endif
+    #ifndef WORKSHOP_CFLAGS
+    #define WORKSHOP_CFLAGS "unknown"
+    #endif
     #define WORKSHOP_GAMMA 0x9E3779B97F4A7C15ULL
     #define WORKSHOP_MIX1 0xBF58476D1CE4E5B9ULL
     #define WORKSHOP_MIX2 0x94D049BB133111EBULL
     """
     const int WORKSHOP_HAVE_OPENMP
+    const char *CFLAGS_MACRO "WORKSHOP_CFLAGS"
     const uint64_t GAMMA "WORKSHOP_GAMMA"
     const uint64_t MIX1 "WORKSHOP_MIX1"
     const uint64_t MIX2 "WORKSHOP_MIX2"
 
 #: True when this module was compiled with OpenMP, so ``prange`` really runs threads.
 OPENMP = bool(WORKSHOP_HAVE_OPENMP)
+#: The C compiler's flags this module was built with, e.g. ``"-O3 -march=native -fopenmp"``.
+CFLAGS = (<bytes>CFLAGS_MACRO).decode()
 
-__all__ = ["OPENMP", "hits", "hits_parallel"]
+__all__ = ["CFLAGS", "OPENMP", "hits", "hits_parallel"]
 
 
 cdef inline double uniform(uint64_t seed, uint64_t k) noexcept nogil:

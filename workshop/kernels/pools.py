@@ -15,6 +15,7 @@ from __future__ import annotations
 import atexit
 import importlib
 import multiprocessing
+import sys
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -49,12 +50,9 @@ def _initialize(warmups: Sequence[str]) -> None:
 
 
 def get_pool(workers: int) -> ProcessPoolExecutor:
-    """The pool of ``workers`` processes, created on first use and rebuilt if it broke."""
+    """The pool of ``workers`` processes, created on first use (``run_tasks`` renews a broken one)."""
     with _lock:
         pool = _pools.get(workers)
-        if pool is not None and getattr(pool, "_broken", False):
-            pool.shutdown(wait=False, cancel_futures=True)
-            pool = None
         if pool is None:
             pool = ProcessPoolExecutor(
                 max_workers=workers,
@@ -74,6 +72,35 @@ def _discard(workers: int, pool: ProcessPoolExecutor) -> None:
     pool.shutdown(wait=False, cancel_futures=True)
 
 
+def _defined_where_workers_cannot_see(obj: Any) -> str | None:
+    """Why a spawned worker could not unpickle ``obj`` (pickled by module and name), or None."""
+    target = obj if callable(obj) and hasattr(obj, "__qualname__") else type(obj)
+    module = getattr(target, "__module__", None)
+    name = getattr(target, "__qualname__", repr(target))
+    if "<lambda>" in name or "<locals>" in name:
+        return (
+            f"{name} is a lambda or is defined inside another function, so worker processes "
+            "cannot look it up by name; define it at the top level of a .py module and import it"
+        )
+    main = sys.modules.get("__main__")
+    if module == "__main__" and not str(getattr(main, "__file__", "") or "").endswith(".py"):
+        return (
+            f"{name} is defined in the notebook (module __main__), which a worker process "
+            "started with spawn never sees: it fails with \"Can't get attribute "
+            f"'{name}' on <module '__main__'>\". Move it into a .py module next to the "
+            f"notebook (e.g. tasks.py) and use `from tasks import {name}`"
+        )
+    return None
+
+
+def _check_importable(func: Callable[..., Any], tasks: Sequence[tuple]) -> None:
+    """ValueError naming the cause and the fix when workers could not load the work."""
+    for obj in (func, *(tasks[0] if tasks else ())):
+        problem = _defined_where_workers_cannot_see(obj)
+        if problem:
+            raise ValueError(f"the process pool cannot run this: {problem}")
+
+
 def run_tasks(
     workers: int,
     func: Callable[..., Any],
@@ -83,12 +110,20 @@ def run_tasks(
 ) -> list[Any]:
     """``[func(*args) for args in tasks]`` computed by the pool of ``workers`` processes.
 
-    ``func`` must be a module-level function (it is pickled by name). A worker that dies
-    (killed, out of memory) gives a RuntimeError saying so; the next call gets a fresh pool.
+    ``func`` must be a module-level function of an importable module (it is pickled by name):
+    one defined in a notebook or inside a function gives a ValueError saying how to fix it,
+    before any worker is bothered. A worker that dies (killed, out of memory) gives a
+    RuntimeError saying so; the next call gets a fresh pool.
     """
+    _check_importable(func, tasks)
     pool = get_pool(workers)
     try:
-        futures = [pool.submit(func, *args) for args in tasks]
+        try:
+            futures = [pool.submit(func, *args) for args in tasks]
+        except BrokenProcessPool:  # it broke between two calls (a worker was killed): renew it
+            _discard(workers, pool)
+            pool = get_pool(workers)
+            futures = [pool.submit(func, *args) for args in tasks]
         return [future.result(timeout=timeout) for future in futures]
     except BrokenProcessPool as exc:
         _discard(workers, pool)

@@ -1,8 +1,10 @@
-"""Problems and their implementations: the registry every timing, sweep and notebook reads.
+"""What a problem and an implementation are: the shape every timing, sweep and notebook reads.
 
-A problem owns an input generator over a size axis, a trusted reference and a validator; each way
-of computing it is one function registered with ``@problem.register(...)``, so the diff between
-two speed-up steps is the diff between two short functions.
+A problem owns an input generator over a size axis, a trusted reference, a validator and the name
+of its baseline implementation (the one every ratio is taken against); each way of computing it
+is one function registered with ``@problem.register(...)``, so the diff between two speed-up
+steps is the diff between two short functions. This module knows no problem: the list of
+problems lives in ``workshop.kernels``.
 """
 
 from __future__ import annotations
@@ -14,33 +16,31 @@ from typing import Any
 
 from workshop.errors import MissingCapability
 
-__all__ = [
-    "BACKENDS",
-    "Implementation",
-    "Problem",
-    "add_problem",
-    "check_workers",
-    "get_problem",
-    "problems",
-]
+__all__ = ["BACKENDS", "ENGINE_BACKENDS", "Implementation", "Problem", "check_worker_count"]
 
-BACKENDS = ("python", "numpy", "numba", "cython", "c", "processes", "engines")
-
-_PROBLEMS: dict[str, Problem] = {}
+#: How an implementation computes; "engines" and "mpi" run on ipyparallel engines (see
+#: ``workshop.kernels.engines``), "mpi" on engines that are MPI ranks of one communicator.
+BACKENDS = ("python", "numpy", "numba", "cython", "c", "processes", "engines", "mpi")
+ENGINE_BACKENDS = ("engines", "mpi")
 
 
-def _choices(names: Iterable[str]) -> str:
+def choices(names: Iterable[str]) -> str:
+    """``'a', 'b', 'c'``: the valid names, for an error message."""
     return ", ".join(repr(name) for name in names)
 
 
-def check_workers(workers: int) -> int:
-    """``workers`` as an int >= 1, or ValueError."""
+def check_worker_count(workers: int) -> int:
+    """``workers`` as an int >= 1, or ValueError: the rule for one worker count.
+
+    How many workers this machine can run is ``workshop.scaling.check_workers``'s business;
+    an implementation itself accepts any count (oversubscribing is a lesson, not an error).
+    """
     try:
         count = operator.index(workers)  # ints and NumPy integers, not floats or bools
     except TypeError:
         count = None
     if count is None or isinstance(workers, bool) or count < 1:
-        raise ValueError(f"workers must be a whole number >= 1, not {workers!r}")
+        raise ValueError(f"workers must be a whole number >= 1, not workers={workers!r}")
     return count
 
 
@@ -65,8 +65,13 @@ class Implementation:
     def available(self) -> bool:
         return self.unavailable_reason() is None
 
+    @property
+    def on_engines(self) -> bool:
+        """True when it runs on the shared ipyparallel engines (which a learner may restart)."""
+        return self.backend in ENGINE_BACKENDS
+
     def __call__(self, *inputs: Any, workers: int = 1) -> Any:
-        workers = check_workers(workers)
+        workers = check_worker_count(workers)
         reason = self.unavailable_reason()
         if reason is not None:
             raise MissingCapability(f"{self.problem}/{self.name} cannot run here: {reason}")
@@ -90,6 +95,7 @@ class Problem:
     reference_func: Callable[..., Any] = field(repr=False)
     validate_func: Callable[..., None] = field(repr=False)
     work_exponent: float = 1.0  # work grows like size ** work_exponent (weak scaling)
+    baseline: str = "c"  # the implementation every ratio is taken against
     implementations: dict[str, Implementation] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -106,9 +112,14 @@ class Problem:
         threaded: bool = False,
         requires: Callable[[], str | None] | None = None,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        """Decorator: register ``func`` as the implementation ``name`` (teaching order = order)."""
+        """Decorator: register ``func`` as the implementation ``name`` (teaching order = order).
+
+        ``backend`` is one of ``BACKENDS``; a ``parallel`` one is called with ``workers=``
+        (threads, processes, engines or MPI ranks); ``requires`` returns why it cannot run here
+        (or None), e.g. ``engines.unavailable_reason``.
+        """
         if backend not in BACKENDS:
-            raise ValueError(f"backend {backend!r} is not one of {_choices(BACKENDS)}")
+            raise ValueError(f"backend {backend!r} is not one of {choices(BACKENDS)}")
         if name in self.implementations:
             raise ValueError(f"{self.name} already has an implementation named {name!r}")
 
@@ -134,7 +145,7 @@ class Problem:
         except (KeyError, TypeError):
             raise ValueError(
                 f"{self.name} has no implementation {name!r}; "
-                f"choose one of {_choices(self.implementations)}"
+                f"choose one of {choices(self.implementations)}"
             ) from None
 
     def check_size(self, size: int) -> int:
@@ -165,7 +176,7 @@ class Problem:
     def weak_size(self, base_size: int, workers: int) -> int:
         """The size whose work is ``workers`` times the work at ``base_size`` (weak scaling)."""
         base_size = self.check_size(base_size)
-        workers = check_workers(workers)
+        workers = check_worker_count(workers)
         size = round(base_size * workers ** (1.0 / self.work_exponent))
         if size > self.max_size:
             raise ValueError(
@@ -178,28 +189,3 @@ class Problem:
     def available_implementations(self) -> dict[str, Implementation]:
         """The implementations that can run here."""
         return {k: v for k, v in self.implementations.items() if v.available}
-
-
-def add_problem(problem: Problem) -> Problem:
-    """Put ``problem`` in the registry (each problem module calls this once)."""
-    _PROBLEMS[problem.name] = problem
-    return problem
-
-
-def problems() -> dict[str, Problem]:
-    """All registered problems, by name."""
-    _load()
-    return dict(_PROBLEMS)
-
-
-def get_problem(name: str) -> Problem:
-    """The problem called ``name``; ValueError listing the choices otherwise."""
-    _load()
-    try:
-        return _PROBLEMS[name]
-    except (KeyError, TypeError):
-        raise ValueError(f"no problem {name!r}; choose one of {_choices(_PROBLEMS)}") from None
-
-
-def _load() -> None:
-    from workshop.kernels import mandelbrot, pi  # noqa: F401  (registers on import)

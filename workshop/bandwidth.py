@@ -1,0 +1,155 @@
+"""This machine's memory bandwidth, measured once, and how close a memory-bound kernel gets to it.
+
+A STREAM-like triad (``a[i] = b[i] + s * c[i]`` on arrays far larger than the caches) in plain C
+measures what one core can stream from memory. The result is cached per machine beside the
+compiled C programs, since it does not change between runs; ``refresh=True`` measures again.
+Comparing a kernel's achieved bandwidth with it is the memory side of the **roofline** model:
+a kernel of low arithmetic intensity (flops per byte) can run no faster than memory delivers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from workshop.kernels import native
+
+__all__ = [
+    "Roofline",
+    "bandwidth_markdown",
+    "heat_bandwidths",
+    "roofline",
+    "stream_bandwidth",
+]
+
+ELEMENTS = 1 << 24  # three arrays of 128 MiB: far beyond any last-level cache
+SMALL_ELEMENTS = 1 << 22  # three arrays of 32 MiB, for Binder's memory
+REPEATS = 10
+
+
+def _cache_file(elements: int) -> os.PathLike:
+    program = native.compile_program("stream")
+    key = f"{platform.node()}-{program.stem}-{elements}"
+    return native.cache_dir() / f"stream-{key}.json"
+
+
+def stream_bandwidth(*, refresh: bool = False) -> float:
+    """Triad bandwidth of one core in bytes per second (measured once per machine, then cached).
+
+    Raises MissingCapability (with how to install one) where there is no C compiler.
+    """
+    from workshop.hardware import small_mode
+
+    elements = SMALL_ELEMENTS if small_mode() else ELEMENTS
+    cache = _cache_file(elements)
+    if not refresh:
+        try:
+            return float(json.loads(open(cache).read())["bytes_per_second"])
+        except (OSError, ValueError, KeyError):
+            pass
+    measured = float(native.run_program("stream", elements, REPEATS, timeout=300).decode())
+    tmp = f"{cache}.{os.getpid()}.tmp"
+    with open(tmp, "w") as out:
+        json.dump({"bytes_per_second": measured, "elements": elements}, out)
+    os.replace(tmp, cache)  # readers see the old file or the whole new one
+    return measured
+
+
+@dataclass(frozen=True)
+class Roofline:
+    """Where a run sits against the memory limit."""
+
+    bytes_per_second: float  # achieved, by the kernel's least traffic
+    stream_bytes_per_second: float  # the triad's, one core
+    flops_per_byte: float  # arithmetic intensity of the kernel
+
+    @property
+    def fraction_of_stream(self) -> float:
+        return self.bytes_per_second / self.stream_bytes_per_second
+
+    @property
+    def bound_flops(self) -> float:
+        """Flops per second the memory allows at this intensity (the roofline's sloped part)."""
+        return self.flops_per_byte * self.stream_bytes_per_second
+
+    def to_dict(self) -> dict[str, float]:
+        return {**asdict(self), "fraction_of_stream": self.fraction_of_stream}
+
+
+def roofline(bytes_moved: float, flops: float, seconds: float) -> Roofline:
+    """A run that moved ``bytes_moved`` bytes and did ``flops`` flops in ``seconds``."""
+    if not seconds > 0:
+        raise ValueError(f"seconds must be positive, not {seconds!r}")
+    return Roofline(bytes_moved / seconds, stream_bandwidth(), flops / bytes_moved)
+
+
+def heat_bandwidths(rows: list[Any], sweeps: list[Any], stream: float | None) -> list[dict]:
+    """For each measured heat row of ``workshop bench``: its time, the bandwidth it reached by
+    the stencil's least traffic, and that bandwidth over STREAM's (one core); for the MPI
+    sweep, the same at 2 ranks and its speed-up. Rows are ``bench.ImplementationRow``s."""
+    from workshop.kernels.stencil import STEPS, bytes_moved
+
+    found = []
+    for row in rows:
+        if row.problem != "heat" or row.measurement is None:
+            continue
+        seconds = row.measurement.median
+        rate = bytes_moved(row.size, STEPS) / seconds
+        found.append(_entry(row.implementation, row.size, 1, seconds, rate, stream, None))
+    for sweep in sweeps:
+        if sweep.problem != "heat" or sweep.implementation != "mpi":
+            continue
+        for point in sweep.ok_points:
+            if point.workers == 2:
+                rate = bytes_moved(point.size, STEPS) / point.time
+                speedup = float(sweep.speedup[list(sweep.workers).index(2)])
+                found.append(_entry("mpi", point.size, 2, point.time, rate, stream, speedup))
+    return found
+
+
+def _entry(
+    name: str,
+    size: int,
+    workers: int,
+    seconds: float,
+    rate: float,
+    stream: float | None,
+    speedup: float | None,
+) -> dict:
+    return {
+        "implementation": name,
+        "size": size,
+        "workers": workers,
+        "seconds": seconds,
+        "bytes_per_second": rate,
+        "fraction_of_stream": None if not stream else rate / stream,
+        "speedup": speedup,
+    }
+
+
+def bandwidth_markdown(entries: list[dict], stream: float | None) -> list[str]:
+    """Lines of the bench's "Memory bandwidth" section (the heat equation's roofline)."""
+    if not entries:
+        return []
+    limit = "not measured (no C compiler)" if not stream else f"{stream / 1e9:.2f} GB/s"
+    lines = [
+        "",
+        "## Memory bandwidth (heat equation)",
+        "",
+        f"STREAM-like triad, one core: {limit}. The stencil moves at least 16 bytes per point "
+        "and step for 7 flops (0.44 flop/byte): memory-bound, so its bandwidth is its limit.",
+        "",
+        "| implementation | size | workers | time | bandwidth | ÷ STREAM | speed-up |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for e in entries:
+        share = "–" if e["fraction_of_stream"] is None else f"{e['fraction_of_stream']:.2f}"
+        speedup = "–" if e["speedup"] is None else f"{e['speedup']:.2f}×"
+        lines.append(
+            f"| {e['implementation']} | {e['size']} | {e['workers']} | {e['seconds']:.3g} s | "
+            f"{e['bytes_per_second'] / 1e9:.2f} GB/s | {share} | {speedup} |"
+        )
+    return lines
