@@ -36,8 +36,13 @@ c.Autograde.sanitize_preprocessors = [
     "nbgrader.preprocessors.OverwriteCells",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
+# The notebook runs in a sandboxed kernel (GradingExecute); then test cells score only with the
+# verdict of a judge that runs outside that kernel, on the answer cells' source and inputs drawn
+# from the grading seed (workshop/verdict): answer cells run in the same kernel as the tests, so
+# nothing shown there can be trusted on its own.
 c.Autograde.autograde_preprocessors = [
     "workshop.autograde.GradingExecute",
+    "workshop.verdict.gate.VerdictGate",
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",
@@ -71,17 +76,3 @@ c.FileNameCollectorPlugin.named_regexp = (
     r".*?(?:^|[\\/])[^\\/]*?_(?P<student_id>\w+)_attempt_"
     r"(?:(?P<timestamp>\d{8}T\d{6})|[0-9\-]+)_(?P<file_id>[^\\/]+)$"
 )
-
-# Test cells score only with the verdict of a judge that runs outside the notebook's kernel, on
-# the answer cells' source and inputs drawn from the grading seed (workshop/verdict): answer
-# cells run in the same kernel as the tests, so nothing shown there can be trusted on its own.
-c.Autograde.autograde_preprocessors = [
-    "nbgrader.preprocessors.Execute",
-    "workshop.verdict.gate.VerdictGate",
-    "nbgrader.preprocessors.IgnorePattern",
-    "nbconvert.preprocessors.ClearMetadataPreprocessor",
-    "nbgrader.preprocessors.LimitOutput",
-    "nbgrader.preprocessors.SaveAutoGrades",
-    "nbgrader.preprocessors.AssignLatePenalties",
-    "nbgrader.preprocessors.CheckCellMetadata",
-]

@@ -183,14 +183,11 @@ def _confined(
     """``command`` inside the grading sandbox (``workshop.sandbox``, bubblewrap) where the
     package has one and it works here; as it is otherwise (the learner's own machine). The
     runner runs submitted code, so it gets the same confinement as a grading kernel."""
-    try:
-        from workshop import sandbox  # type: ignore[attr-defined]
-    except ImportError:
-        return command, env
+    from workshop import sandbox
+
     if os.environ.get("WORKSHOP_UNSAFE_NO_SANDBOX") or sandbox.unavailable():
         return command, env
     folder.chmod(0o777)  # the sandbox may run it as an unprivileged user
-    private = os.environ.get("WORKSHOP_PRIVATE_TESTS")
     confined = sandbox.sandbox_command(
         command,
         work=folder,
@@ -198,7 +195,6 @@ def _confined(
         network=False,
         env={**sandbox.kernel_environment(folder), "OPENBLAS_NUM_THREADS": "1"},
     )
-    del private  # the runner never needs the instructor's private tests
     return confined, env
 
 
