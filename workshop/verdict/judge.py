@@ -36,6 +36,7 @@ UNIT_MODULES = {
     "05-numba": "numba_unit",
     "06-cython": "cython_unit",
     "07-ipyparallel": "ipyparallel_unit",
+    "08-mpi": "mpi_unit",
 }
 
 
