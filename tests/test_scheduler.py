@@ -200,7 +200,7 @@ def test_pbs_script_through_qsub_and_its_workdir_caveat(jobs: Path) -> None:
 
 @needs_slurm
 def test_mpi_job_with_srun_pmi2(jobs: Path) -> None:
-    pytest.importorskip("mpi4py", reason="mpi4py (and the mpich wheel) are not installed")
+    pytest.importorskip("mpi4py.MPI", reason="mpi4py (and the mpich wheel) are not installed")
     program = jobs / "allreduce.py"
     program.write_text(
         "from mpi4py import MPI\ncomm = MPI.COMM_WORLD\n"
