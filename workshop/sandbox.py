@@ -202,7 +202,12 @@ def sandbox_command(
     for path in [*writable, *([work] if work else [])]:
         args += ["--bind", str(path), str(path)]
     args += ["--chdir", str(work or "/"), "--clearenv"]
-    for name, value in sorted((env or {}).items()):
+    env = dict(env or {})
+    if not network:
+        # A sandbox without the host's network is a single-user machine of its own: nobody else
+        # can reach its loopback, so unit 09's Slurm may run there unprivileged (no auth).
+        env["WORKSHOP_SLURM_UNPRIVILEGED"] = "1"
+    for name, value in sorted(env.items()):
         args += ["--setenv", name, value]
     settings = {
         "RLIMIT_AS": limits.memory,
