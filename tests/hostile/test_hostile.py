@@ -21,6 +21,7 @@ import subprocess
 import sys
 import time
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,6 +46,26 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(unavailable() is not None, reason=f"no sandbox here: {unavailable()}"),
 ]
+
+
+# 99-tiny is a unit of the instructor's own: the workshop has no built-in check for it, so its
+# test cell is judged by an instructor's private check (as `workshop grade --private-tests DIR`).
+PRIVATE_CHECK = """
+def check(trial):
+    for x in trial.rng.integers(-1000, 1000, size=3).tolist():
+        got = trial.value("double", x)
+        assert got == 2 * x, f"double({x}) gave {got!r}"
+"""
+
+
+@pytest.fixture(scope="module", autouse=True)
+def private_checks(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    folder = tmp_path_factory.mktemp("private")
+    (folder / UNIT).mkdir()
+    (folder / UNIT / "double-test.py").write_text(PRIVATE_CHECK)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("WORKSHOP_PRIVATE_TESTS", str(folder))
+        yield folder
 
 
 def _meta(grade_id: str, **flags: object) -> dict:

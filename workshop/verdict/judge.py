@@ -69,7 +69,7 @@ class Trial:
     def _start(self, with_answers: bool) -> RunnerProcess:
         module = unit_checks(self.unit)
         runner = RunnerProcess()
-        errors = runner.cells([module.PREAMBLE])
+        errors = runner.cells([module.PREAMBLE if module is not None else ""])
         if errors:
             runner.close()
             raise RuntimeError(f"the unit's set-up failed in the runner: {errors[0]}")
@@ -142,15 +142,18 @@ def judge(request: dict) -> dict[str, dict]:
         for grade_id in request["cells"]:
             trial = Trial(unit, grade_id, int(request["seed"]), dict(request["answers"]), shared)
             check = None if module is None else module.CHECKS.get(grade_id)
-            if check is None:
+            extra = private.check_for(folder, unit, grade_id)
+            if check is None and extra is None:
                 verdicts[grade_id] = {
                     "passed": False,
-                    "message": f"no verdict is defined for {unit}/{grade_id}",
+                    "message": f"no verdict is defined for {unit}/{grade_id}: a unit of your own "
+                    f"needs a private check, {PRIVATE_VARIABLE}/{unit}/{grade_id}.py",
                 }
                 continue
             started = time.perf_counter()
-            verdict = _verdict(check, trial)
-            extra = private.check_for(folder, unit, grade_id)
+            # The built-in check first; an instructor's private check after it, or alone for a
+            # unit of their own that the workshop has no checks for.
+            verdict = _verdict(check, trial) if check is not None else {"passed": True}
             if verdict["passed"] and extra is not None:
                 verdict = _verdict(extra, trial)
             verdict["seconds"] = round(time.perf_counter() - started, 2)
