@@ -13,13 +13,19 @@ cdef extern from *:
     #else
     #define WORKSHOP_HAVE_OPENMP 0
     #endif
+    #ifndef WORKSHOP_CFLAGS
+    #define WORKSHOP_CFLAGS "unknown"
+    #endif
     """
     const int WORKSHOP_HAVE_OPENMP
+    const char *CFLAGS_MACRO "WORKSHOP_CFLAGS"
 
 #: True when this module was compiled with OpenMP, so ``prange`` really runs threads.
 OPENMP = bool(WORKSHOP_HAVE_OPENMP)
+#: The C compiler's flags this module was built with, e.g. ``"-O3 -march=native -fopenmp"``.
+CFLAGS = (<bytes>CFLAGS_MACRO).decode()
 
-__all__ = ["OPENMP", "heat", "heat_parallel"]
+__all__ = ["CFLAGS", "OPENMP", "heat", "heat_parallel"]
 
 
 cdef inline void row(const double[:, ::1] u, double[:, ::1] new, int64_t i, int64_t n,
