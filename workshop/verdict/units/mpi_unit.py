@@ -37,7 +37,7 @@ from workshop.hardware import small_mode
 SMALL = small_mode()
 """
 
-DRIVER = '''
+DRIVER = """
 import json
 import sys
 
@@ -80,7 +80,7 @@ for _ranks, _task in _case["runs"]:
 if _world.rank == 0:
     with _open(sys.argv[2], "w") as _handle:
         _handle.write(_dumps(_results))
-'''
+"""
 
 
 def _mpi_runs(trial: Trial, answer: str, function: str, runs: list) -> list:
@@ -172,8 +172,10 @@ def check_layout(trial: Trial) -> str:
             decompose(n, dims[0] * dims[1], dims).halo_bytes_per_step(),
             f"halo_bytes_per_step({n}, {dims})",
         )
-    cases = [(int(rng.integers(10, 500)), int(rng.choice([4, 6, 8, 9, 12, 16, 18, 24, 7, 11])))
-             for _ in range(5)]
+    cases = [
+        (int(rng.integers(10, 500)), int(rng.choice([4, 6, 8, 9, 12, 16, 18, 24, 7, 11])))
+        for _ in range(5)
+    ]
     small = int(rng.integers(2, 5))
     cases += [(small, int(rng.choice([q for q in (5, 7, 11, 13) if q > small]))), (3, 4), (5, 1)]
     for n, ranks in cases:

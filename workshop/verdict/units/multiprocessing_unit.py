@@ -6,8 +6,8 @@ import numpy as np
 
 from workshop.examples.pool_tasks import hits, lyapunov
 from workshop.examples.shared_state import count_inside
-from workshop.kernels.chunks import blocks
 from workshop.grading import check_equal
+from workshop.kernels.chunks import blocks
 from workshop.verdict.judge import Trial
 from workshop.verdict.units.common import assert_parallel
 

@@ -200,12 +200,8 @@ def check_scaled_sum(trial: Trial) -> str:
     warm = (1.0, np.ones(3), np.ones(3), np.empty(3))
     # Every 1000th value comes back: the whole array would not fit in the limit to encode.
     sampled = "(lambda a, x, y, out: scaled_sum(a, x, y, out)[::1000].copy())"
-    out = memory_within(
-        trial, sampled, (2.0, x, y, np.empty(SCALED_SIZE)), budget=2**20, warm=warm
-    )
-    check_close(
-        np.asarray(out), (2.0 * x + y)[::1000], f"scaled_sum on {SCALED_SIZE:,} values"
-    )
+    out = memory_within(trial, sampled, (2.0, x, y, np.empty(SCALED_SIZE)), budget=2**20, warm=warm)
+    check_close(np.asarray(out), (2.0 * x + y)[::1000], f"scaled_sum on {SCALED_SIZE:,} values")
     return "right in place for inputs drawn now, with no temporary array of the input's size"
 
 

@@ -97,8 +97,12 @@ def check_script(trial: Trial) -> str:
         "compute",
     )
     _script_case(
-        trial, f"stage{rng.integers(100)}", 1, int(rng.integers(50, 400)),
-        int(rng.integers(1, 30)), "transfer",
+        trial,
+        f"stage{rng.integers(100)}",
+        1,
+        int(rng.integers(50, 400)),
+        int(rng.integers(1, 30)),
+        "transfer",
     )
     return "job scripts drawn now asked for exactly their resources and ran"
 
@@ -121,9 +125,7 @@ def check_pipeline(trial: Trial) -> str:
     array, gather = ids
     records = _wait([array, gather])
     tasks = sorted((r for r in records if r.array_job_id == array), key=lambda r: r.array_task_id)
-    check_equal(
-        [r.array_task_id for r in tasks], list(range(1, len(values) + 1)), "array indices"
-    )
+    check_equal([r.array_task_id for r in tasks], list(range(1, len(values) + 1)), "array indices")
     for moment in {r.start for r in tasks}:
         running = sum(r.start <= moment < r.end for r in tasks)
         assert running <= throttle, f"{running} tasks ran at once; the throttle was {throttle}"
