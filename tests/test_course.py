@@ -18,6 +18,7 @@ import os
 import re
 import runpy
 import shutil
+import tempfile
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -224,7 +225,7 @@ class GradedCourse:
 
 
 @contextlib.contextmanager
-def _slurm_for(units: list[str], folder: Path) -> Iterator[None]:
+def _slurm_for(units: list[str]) -> Iterator[None]:
     """The workshop's Slurm, running while 09-scheduler is graded (its kernel and judge reach it
     on the host network through WORKSHOP_SLURM_DIR); nothing for the other units."""
     if "09-scheduler" not in units:
@@ -232,6 +233,10 @@ def _slurm_for(units: list[str], folder: Path) -> Iterator[None]:
         return
     from workshop import scheduler
 
+    # Jobs run as the sandbox's unprivileged user, which must reach the Slurm spool: not under
+    # pytest's private (0700) temporary folders.
+    folder = Path(tempfile.mkdtemp(prefix="workshop-slurm-test-"))
+    folder.chmod(0o755)
     saved = os.environ.get(scheduler.FOLDER_VARIABLE)
     os.environ[scheduler.FOLDER_VARIABLE] = str(folder)
     try:
@@ -239,6 +244,7 @@ def _slurm_for(units: list[str], folder: Path) -> Iterator[None]:
         yield
     finally:
         scheduler.stop(folder)
+        shutil.rmtree(folder, ignore_errors=True)
         if saved is None:
             os.environ.pop(scheduler.FOLDER_VARIABLE, None)
         else:
@@ -277,7 +283,7 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> GradedCourse:
             wrong.setdefault(student, []).append({"unit": unit, "fails": spec["fails"]})
     hashes_before = _hashes(submissions)
 
-    with _slurm_for(units, base / "slurm"):
+    with _slurm_for(units):
         first = grade(submissions, root=course)
         again = grade(submissions, root=course)
         csv_before_zip = (course / "instructor" / "grades.csv").read_text()
