@@ -200,7 +200,7 @@ def test_pbs_script_through_qsub_and_its_workdir_caveat(jobs: Path) -> None:
 
 @needs_slurm
 def test_mpi_job_with_srun_pmi2(jobs: Path) -> None:
-    pytest.importorskip("mpi4py", reason="mpi4py (and the mpich wheel) are not installed")
+    pytest.importorskip("mpi4py.MPI", reason="mpi4py (and the mpich wheel) are not installed")
     program = jobs / "allreduce.py"
     program.write_text(
         "from mpi4py import MPI\ncomm = MPI.COMM_WORLD\n"
@@ -217,9 +217,12 @@ def test_mpi_job_with_srun_pmi2(jobs: Path) -> None:
 
 
 @needs_slurm
-def test_ipyparallel_engines_started_through_slurm(slurm: Path, jobs: Path) -> None:
+def test_ipyparallel_engines_started_through_slurm(
+    slurm: Path, jobs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import ipyparallel as ipp
 
+    monkeypatch.chdir(jobs)  # ipyparallel writes its job script into the working folder
     cluster = ipp.Cluster(
         n=2, engines="slurm", controller_ip="127.0.0.1", profile_dir=str(jobs / "profile")
     )

@@ -20,6 +20,7 @@ import logging
 import os
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 import weakref
@@ -256,6 +257,11 @@ class EngineCluster:
         config = Config()
         config.ControllerLauncher.connection_info_timeout = self.start_timeout
         config.EngineLauncher.environment = dict(ENGINE_ENVIRONMENT)
+        if self.engines not in ("local", "mpi"):
+            # Batch launchers (Slurm, PBS) write their job script into the working folder, the
+            # learner's notebook folder: keep it in a folder of its own instead.
+            batch_folder = Path(tempfile.mkdtemp(prefix="workshop-batch-"))
+            config.BatchSystemLauncher.batch_file_name = str(batch_folder / "engines.sbatch")
         extra = dict(self.cluster_kwargs)
         if "config" in extra:
             config.merge(extra.pop("config"))

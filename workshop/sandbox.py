@@ -175,6 +175,13 @@ def _base_args(network: bool, as_root: bool) -> list[str]:
     system += ["--perms", "0755", "--dir", "/etc"]  # bwrap's own folders are 0700
     for name in _ETC:
         system += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
+    # The processor topology, read-only: hwloc (Slurm's slurmd, unit 09) and psutil read it.
+    # bwrap makes the folders above a bind 0700, which an unprivileged kernel cannot enter.
+    # Slurm's slurmd also reads the cgroup tree at start; it writes nothing there unprivileged.
+    for folder in ("/sys", "/sys/devices", "/sys/bus", "/sys/fs"):
+        system += ["--perms", "0755", "--dir", folder]
+    for topology in ("/sys/devices/system", "/sys/bus/cpu", "/sys/bus/node", "/sys/fs/cgroup"):
+        system += ["--ro-bind-try", topology, topology]
     return [BWRAP, *namespaces, "--die-with-parent", *system, "--proc", "/proc", "--dev", "/dev"]
 
 
@@ -202,7 +209,12 @@ def sandbox_command(
     for path in [*writable, *([work] if work else [])]:
         args += ["--bind", str(path), str(path)]
     args += ["--chdir", str(work or "/"), "--clearenv"]
-    for name, value in sorted((env or {}).items()):
+    # A sandbox is a single-user machine of its own, so unit 09's Slurm runs there unprivileged
+    # (the kernel cannot be root). Its daemons die with the sandbox. Slurm needs a non-loopback
+    # address to resolve its host, so that unit's sandbox shares the host's network: during its
+    # grading, Slurm listens on random loopback ports without authentication (README).
+    env = {**(env or {}), "WORKSHOP_SLURM_UNPRIVILEGED": "1"}
+    for name, value in sorted(env.items()):
         args += ["--setenv", name, value]
     settings = {
         "RLIMIT_AS": limits.memory,

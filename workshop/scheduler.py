@@ -24,8 +24,10 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 __all__ = [
     "JobRecord",
@@ -500,11 +502,11 @@ def _stop_daemons(folder: Path, *, timeout: float) -> bool:
     if "slurmctld" in pids:
         _cancel_all(folder)
         _slurm_quietly(folder, "scontrol", "shutdown")
-    daemons = [psutil.Process(pid) for name, pid in pids.items() if name != "munged"]
+    daemons = _processes(pid for name, pid in pids.items() if name != "munged")
     _, alive = psutil.wait_procs(daemons, timeout=timeout / 2)
     left = _terminate(alive + [p for p in jobs if p.is_running()], timeout=timeout / 4)
     if "munged" in pids:
-        left += _terminate([psutil.Process(pids["munged"])], timeout=timeout / 4)
+        left += _terminate(_processes([pids["munged"]]), timeout=timeout / 4)
     for name in _DAEMONS:
         _pid_file(folder, name).unlink(missing_ok=True)
     if not left:
@@ -512,6 +514,17 @@ def _stop_daemons(folder: Path, *, timeout: float) -> bool:
     if left:
         raise SchedulerError(f"could not stop processes {[p.pid for p in left]}")
     return bool(pids or jobs)
+
+
+def _processes(pids: Iterable[int]) -> list[Any]:
+    """The processes of ``pids`` still running (a daemon that already exited is left out)."""
+    import psutil
+
+    found = []
+    for pid in pids:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            found.append(psutil.Process(pid))
+    return found
 
 
 def _cancel_all(folder: Path) -> None:
