@@ -10,7 +10,6 @@ autograding also proves every solution notebook runs top to bottom. While workin
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import hashlib
 import html
@@ -18,9 +17,7 @@ import os
 import re
 import runpy
 import shutil
-import tempfile
 import zipfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -224,33 +221,6 @@ class GradedCourse:
     csv_before_zip: str
 
 
-@contextlib.contextmanager
-def _slurm_for(units: list[str]) -> Iterator[None]:
-    """The workshop's Slurm, running while 09-scheduler is graded (its kernel and judge reach it
-    on the host network through WORKSHOP_SLURM_DIR); nothing for the other units."""
-    if "09-scheduler" not in units:
-        yield
-        return
-    from workshop import scheduler
-
-    # Jobs run as the sandbox's unprivileged user, which must reach the Slurm spool: not under
-    # pytest's private (0700) temporary folders.
-    folder = Path(tempfile.mkdtemp(prefix="workshop-slurm-test-"))
-    folder.chmod(0o755)
-    saved = os.environ.get(scheduler.FOLDER_VARIABLE)
-    os.environ[scheduler.FOLDER_VARIABLE] = str(folder)
-    try:
-        scheduler.start(folder)
-        yield
-    finally:
-        scheduler.stop(folder)
-        shutil.rmtree(folder, ignore_errors=True)
-        if saved is None:
-            os.environ.pop(scheduler.FOLDER_VARIABLE, None)
-        else:
-            os.environ[scheduler.FOLDER_VARIABLE] = saved
-
-
 @pytest.fixture(scope="session")
 def graded(tmp_path_factory: pytest.TempPathFactory) -> GradedCourse:
     base = tmp_path_factory.mktemp("nbgrader")
@@ -283,19 +253,18 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> GradedCourse:
             wrong.setdefault(student, []).append({"unit": unit, "fails": spec["fails"]})
     hashes_before = _hashes(submissions)
 
-    with _slurm_for(units):
-        first = grade(submissions, root=course)
-        again = grade(submissions, root=course)
-        csv_before_zip = (course / "instructor" / "grades.csv").read_text()
+    first = grade(submissions, root=course)
+    again = grade(submissions, root=course)
+    csv_before_zip = (course / "instructor" / "grades.csv").read_text()
 
-        # An LMS download for the first unit: "blank" resubmits, now with the solutions.
-        unit = units[0]
-        archive = base / f"{unit}-downloads.zip"
-        with zipfile.ZipFile(archive, "w") as handle:
-            for notebook in sorted((course / "solutions" / unit).glob("*.ipynb")):
-                handle.write(notebook, f"{unit}_blank_attempt_{ZIP_TIMESTAMP}_{notebook.name}")
-        zip_hash_before = hashlib.sha256(archive.read_bytes()).hexdigest()
-        zipped = grade(archive, root=course)
+    # An LMS download for the first unit: "blank" resubmits, now with the solutions.
+    unit = units[0]
+    archive = base / f"{unit}-downloads.zip"
+    with zipfile.ZipFile(archive, "w") as handle:
+        for notebook in sorted((course / "solutions" / unit).glob("*.ipynb")):
+            handle.write(notebook, f"{unit}_blank_attempt_{ZIP_TIMESTAMP}_{notebook.name}")
+    zip_hash_before = hashlib.sha256(archive.read_bytes()).hexdigest()
+    zipped = grade(archive, root=course)
     return GradedCourse(
         course,
         submissions,

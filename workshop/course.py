@@ -509,39 +509,6 @@ def _unit_network(root: Path, unit: str) -> bool:
     return False
 
 
-def _slurm_folder(root: Path) -> Path:
-    from workshop import scheduler
-
-    variable = os.environ.get(scheduler.FOLDER_VARIABLE)
-    return Path(variable).resolve() if variable else root / scheduler.FOLDER_NAME
-
-
-def _service_paths(root: Path) -> list[str]:
-    """Folders a unit on the host network reads (read-only) in its sandbox: the workshop's Slurm
-    state folder and munged's socket folder, where that Slurm was started."""
-    from workshop.scheduler import _munge_socket
-
-    folder = _slurm_folder(root)
-    return [str(path) for path in (folder, _munge_socket(folder).parent) if path.is_dir()]
-
-
-@contextlib.contextmanager
-def _service_environment(root: Path, network: bool):
-    """WORKSHOP_SLURM_DIR for the grading kernel and the judge of a unit on the host network,
-    set while it is graded (the kernel's folder is a copy without the course root above it)."""
-    from workshop import scheduler
-
-    name = scheduler.FOLDER_VARIABLE
-    before = os.environ.get(name)
-    if network and before is None:
-        os.environ[name] = str(_slurm_folder(root))
-    try:
-        yield
-    finally:
-        if before is None:
-            os.environ.pop(name, None)
-
-
 def _grading_api(root: Path, settings: _Settings):
     """The NbGraderAPI for grading: release copies inside instructor/, sandbox configured."""
     api = _api(root, release_directory=str(Path(INSTRUCTOR) / "release"))
@@ -615,16 +582,10 @@ class _Run:
     def grade_one(self, api, student: str, unit: str, stop: dict) -> None:
         self.say(f"grading {student} / {unit}")
         _record_path(self.root, student, unit).unlink(missing_ok=True)
-        network = _unit_network(self.root, unit)
-        manager = api.config.SandboxedKernelManager
-        manager.network = network
-        services = _service_paths(self.root)
-        manager.read_only = [p for p in manager.read_only if p not in services]
-        manager.read_only += services if network else []
+        api.config.SandboxedKernelManager.network = _unit_network(self.root, unit)
         INCIDENTS.clear()
         started = time.perf_counter()
-        with _service_environment(self.root, network):
-            problem = _failure(api.autograde(unit, student, force=True, create=True))
+        problem = _failure(api.autograde(unit, student, force=True, create=True))
         if problem is None and not stop["stop"]:
             problem = _failure(api.generate_feedback(unit, student, force=True))
         self.seconds[(student, unit)] = time.perf_counter() - started

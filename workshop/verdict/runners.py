@@ -192,17 +192,10 @@ def _confined(
     if os.environ.get("WORKSHOP_UNSAFE_NO_SANDBOX") or sandbox.unavailable():
         return command, env
     folder.chmod(0o777)  # the sandbox may run it as an unprivileged user
-    services = []  # a unit on the host network also sees its service's state (Slurm's folder)
-    service = env.get("WORKSHOP_SLURM_DIR")
-    if network and service and Path(service).is_dir():
-        from workshop.scheduler import _munge_socket  # its socket lives under the host's /tmp
-
-        services += [Path(service).resolve(), _munge_socket(Path(service).resolve()).parent]
-        services = [path for path in services if path.is_dir()]
     confined = sandbox.sandbox_command(
         command,
         work=folder,
-        read_only=[*sandbox.environment_paths(), *services],
+        read_only=sandbox.environment_paths(),
         network=network,
         env={**sandbox.kernel_environment(folder), "OPENBLAS_NUM_THREADS": "1"},
     )

@@ -1,17 +1,16 @@
 """09-scheduler: a job script asking for exactly what is asked, an array with a dependent
 gather, and why a job ended, read from Slurm's accounting.
 
-The unit declares ``network: "host"`` (its solution notebook's metadata), so its runners share
-the host's network and see the workshop's Slurm folder (read-only). Jobs are submitted from a
-sandboxed runner, so they run as its unprivileged user, in the runner's own folder. What
-happened to them the judge reads itself from the accounting (``scheduler.wait``), and the
-files they wrote from the runner's folder on disk: no answer can fake either. Names, resources,
-values, exit codes and signals are drawn from the seed.
+The unit declares ``network: "host"`` (its solution notebook's metadata): as in its grading
+kernel, the runner starts its own unprivileged Slurm inside its sandbox (Slurm needs the host's
+network to resolve its host), in the runner's folder. Jobs are submitted there and run as the
+runner's user; the judge reads what happened to them from that Slurm's accounting file and the
+files they wrote from the runner's folder on disk. Names, resources, values, exit codes and
+signals are drawn from the seed, so a hard-coded answer fails.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +20,6 @@ from workshop.verdict.judge import Trial
 from workshop.verdict.runners import Raised
 
 JOB_TIMEOUT = 120.0  # seconds a job or pipeline may take to finish
-# The runners find the grader's Slurm (the judge's: from WORKSHOP_SLURM_DIR or the course root
-# it runs in) through WORKSHOP_SLURM_DIR, which reaches them in the sandbox.
-os.environ.setdefault(scheduler.FOLDER_VARIABLE, str(scheduler.state_folder()))
 
 PREAMBLE = """
 import json
@@ -32,34 +28,39 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+# This runner's own Slurm, in its own folder (whatever Slurm the grader's environment names).
+os.environ["WORKSHOP_SLURM_DIR"] = str(Path.cwd() / ".workshop-slurm")
+
 from workshop import scheduler
 
-# Not scheduler.connect(): in the sandbox the daemons' processes are out of sight; Slurm's
-# commands reach them through SLURM_CONF (scheduler.run sets it) on the host network.
-os.environ["SLURM_CONF"] = str(scheduler.state_folder() / "slurm.conf")
+SLURM = scheduler.connect()
 JOBS = Path.cwd()
 """
 
 
+def _slurm(trial: Trial) -> Path:
+    """The runner's Slurm state folder, as the judge sees it on disk."""
+    return Path(trial.runner.folder) / ".workshop-slurm"
+
+
 def _submit(trial: Trial, script: str, *options: str, folder: str = ".") -> int:
-    """Submit ``script`` from the pristine runner (as its unprivileged user); the job id."""
-    job = trial.reference.run(
+    """Submit ``script`` with sbatch in the runner (as its user); the job id."""
+    job = trial.runner.run(
         f"_job = scheduler.submit({script!r}, *{options!r}, cwd={folder!r})", "_job"
     )
     return int(Trial.returned(job, "sbatch"))
 
 
-def _wait(ids: list[int]) -> list[scheduler.JobRecord]:
+def _wait(trial: Trial, ids: list[int]) -> list[scheduler.JobRecord]:
     try:
-        return scheduler.wait(ids, timeout=JOB_TIMEOUT)
+        return scheduler.wait(ids, timeout=JOB_TIMEOUT, folder=_slurm(trial))
     except scheduler.SchedulerError as error:
         raise AssertionError(str(error)) from None
 
 
-def _read(trial: Trial, which: str, relative: str) -> str:
-    """A file a job wrote in a runner's folder, read here (never through a symbolic link)."""
-    runner = trial.runner if which == "answers" else trial.reference
-    path = Path(runner.folder) / relative
+def _read(trial: Trial, relative: str) -> str:
+    """A file a job wrote in the runner's folder, read here (never through a symbolic link)."""
+    path = Path(trial.runner.folder) / relative
     assert not path.is_symlink() and path.is_file(), f"the job wrote no file {relative}"
     return path.read_text(errors="replace")[:10_000]
 
@@ -69,13 +70,13 @@ def _script_case(trial: Trial, name: str, tasks: int, memory: int, minutes: int,
     command = f'test "$SLURM_NTASKS" = {tasks} && echo {token} > job-{token}.txt'
     script = trial.value("job_script", name, tasks, memory, minutes, command, part)
     assert isinstance(script, str), f"job_script(...) should return a str, not {script!r}"
-    tested = trial.reference.run(
+    tested = trial.runner.run(
         f"_t = scheduler.run('sbatch', '--test-only', input={script!r}, check=False)",
         "(_t.returncode, _t.stderr)",
     )
     code, stderr = Trial.returned(tested, "sbatch --test-only")
     assert code == 0, f"sbatch --test-only refused the script for {name!r}: {stderr.strip()}"
-    (record,) = _wait([_submit(trial, script)])
+    (record,) = _wait(trial, [_submit(trial, script)])
     asked = (record.name, record.partition, record.cpus, record.memory_mib, record.time_limit)
     check_equal(
         asked,
@@ -83,7 +84,7 @@ def _script_case(trial: Trial, name: str, tasks: int, memory: int, minutes: int,
         f"job {name!r}'s (name, partition, CPUs, memory MB, time limit minutes)",
     )
     check_equal(record.state, "COMPLETED", f"the state of job {record.job_id} ({name!r})")
-    check_equal(_read(trial, "reference", f"job-{token}.txt"), f"{token}\n", "what it wrote")
+    check_equal(_read(trial, f"job-{token}.txt"), f"{token}\n", "what it wrote")
 
 
 def check_script(trial: Trial) -> str:
@@ -123,7 +124,7 @@ def check_pipeline(trial: Trial) -> str:
         f"submit_pipeline should return (array job id, gather job id), not {ids!r}"
     )
     array, gather = ids
-    records = _wait([array, gather])
+    records = _wait(trial, [array, gather])
     tasks = sorted((r for r in records if r.array_job_id == array), key=lambda r: r.array_task_id)
     check_equal([r.array_task_id for r in tasks], list(range(1, len(values) + 1)), "array indices")
     for moment in {r.start for r in tasks}:
@@ -135,7 +136,7 @@ def check_pipeline(trial: Trial) -> str:
         "the gather job started before the array's tasks ended: make it depend on the array"
     )
     check_equal(gathered[0].state, "COMPLETED", "the gather job's state")
-    total = _read(trial, "answers", f"{folder}/total.txt").strip()
+    total = _read(trial, f"{folder}/total.txt").strip()
     check_equal(total, str(sum(v**3 for v in values)), f"total.txt for values {values}")
     return f"{len(values)} cubes drawn now, at most {throttle} at a time, then the gather"
 
@@ -158,8 +159,8 @@ def check_reason(trial: Trial) -> str:
     }
     submitted = {reason: _submit(trial, script) for reason, script in cases.items()}
     held = _submit(trial, "#!/bin/bash\nsleep 60\n", "--hold")
-    trial.reference.run(f"scheduler.run('scancel', '{held}')", "None")
-    _wait([*submitted.values(), held])
+    trial.runner.run(f"scheduler.run('scancel', '{held}')", "None")
+    _wait(trial, [*submitted.values(), held])
     for reason, job in submitted.items():
         check_equal(_reason(trial, job), reason, f"failure_reason({job})")
     check_equal(_reason(trial, held), "cancelled", f"failure_reason({held}), a cancelled job")
