@@ -105,7 +105,12 @@ class VerdictGate(NbGraderPreprocessor):
         for cell in cells:
             grade_id = _meta(cell)["grade_id"]
             verdict = verdicts.get(grade_id, {"passed": False, "message": "no verdict came back"})
-            cell.outputs.append(_output(verdict))
+            # A failure goes first: nbgrader scores a cell by its first error or value (a
+            # number shown before a later error would otherwise earn partial credit).
+            if verdict.get("passed"):
+                cell.outputs.append(_output(verdict))
+            else:
+                cell.outputs.insert(0, _output(verdict))
         return nb, resources
 
     def _judge(self, request: dict) -> dict[str, dict]:
