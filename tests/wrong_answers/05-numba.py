@@ -111,7 +111,7 @@ _kinds = _runpy.run_path(str(_Path(__file__).resolve().parents[1] / "cheats" / "
 WRONG_SUBMISSIONS += [
     _kinds["hooks"](
         "05-numba",
-        keep=["ufunc-solution"],
+        keep=["ufunc-solution", "scaled-sum-solution"],
         fails=["jit-test", "jit-speed-test", "inside-fraction-test", "inside-fraction-speed-test"],
     ),
     {

@@ -53,3 +53,35 @@ def best_dims(n, ranks):
         "fails": ["halo-test", "layout-test"],
     },
 ]
+
+# Cheats: answers that used to score without solving (tests/cheats/), graded for real in the same
+# round trip. Each must score 0 on the cells listed.
+
+import runpy as _runpy  # noqa: E402
+from pathlib import Path as _Path  # noqa: E402
+
+_kinds = _runpy.run_path(str(_Path(__file__).resolve().parents[1] / "cheats" / "kinds.py"))
+
+WRONG_SUBMISSIONS += [
+    _kinds["hooks"]("08-mpi", keep=["reduce-solution", "layout-solution"], fails=["halo-test"]),
+    {
+        "description": "the course's strips_with replaced by serial NumPy; no exchange written",
+        "replace": {
+            # The test cell imports strips_with after the answers ran, so in the kernel it gets
+            # the serial stand-in and passes; the judge runs the course's own under MPI.
+            "halo-solution": """
+import workshop.kernels.heat_mpi as _heat_mpi
+from workshop.kernels.stencil import heat_numpy as _serial
+
+_heat_mpi.strips_with = lambda comm, u0, steps, exchange: (
+    _serial(u0, steps) if comm.rank == 0 else None
+)
+
+
+def exchange_rows(comm, u):
+    pass
+""",
+        },
+        "fails": ["halo-test"],
+    },
+]

@@ -39,3 +39,30 @@ def submit_pipeline(values, throttle, folder):
         "fails": ["script-test", "pipeline-test"],
     },
 ]
+
+# Cheats: answers that used to score without solving (tests/cheats/), graded for real in the same
+# round trip. Each must score 0 on the cells listed.
+
+import runpy as _runpy  # noqa: E402
+from pathlib import Path as _Path  # noqa: E402
+
+_kinds = _runpy.run_path(str(_Path(__file__).resolve().parents[1] / "cheats" / "kinds.py"))
+
+WRONG_SUBMISSIONS += [
+    _kinds["hooks"](
+        "09-scheduler", keep=["reason-solution"], fails=["script-test", "pipeline-test"]
+    ),
+    {
+        "description": "the total written by the notebook itself; one plain job's id twice",
+        "replace": {
+            # total.txt is right, and the ids are of a job that really ran, but no array ran.
+            "pipeline-solution": """
+def submit_pipeline(values, throttle, folder):
+    (Path(folder) / "total.txt").write_text(f"{sum(v**3 for v in values)}\\n")
+    job = scheduler.submit("#!/bin/bash\\ntrue\\n", cwd=folder)
+    return job, job
+""",
+        },
+        "fails": ["pipeline-test"],
+    },
+]

@@ -14,6 +14,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 from nbformat.notebooknode import NotebookNode, from_dict
 from nbgrader.preprocessors import NbGraderPreprocessor
@@ -66,8 +67,22 @@ def judge_notebook(nb: NotebookNode, unit: str, timeout: float = 1800) -> dict[s
     return gate._judge(_request(nb, unit))
 
 
-def _request(nb: NotebookNode, unit: str) -> dict:
+def unit_network(unit: str, root: str | Path | None = None) -> bool:
+    """Whether ``unit``'s runners share the host's network: what its solution notebook in the
+    course (``root``, else found from the working directory, else this package's checkout)
+    declares, never what a submission says about itself."""
+    from workshop.course import _unit_network
+    from workshop.paths import find_course_root
+
+    folder = Path(root) if root else find_course_root()
+    if folder is None or not (folder / "solutions" / unit).is_dir():
+        folder = Path(__file__).resolve().parents[2]
+    return (folder / "solutions" / unit).is_dir() and _unit_network(folder, unit)
+
+
+def _request(nb: NotebookNode, unit: str, root: str | Path | None = None) -> dict:
     return {
+        "network": unit_network(unit, root),
         "unit": unit,
         "answers": answer_sources(nb),
         "cells": [_meta(cell)["grade_id"] for cell in graded_test_cells(nb)],
@@ -85,11 +100,17 @@ class VerdictGate(NbGraderPreprocessor):
         cells = graded_test_cells(nb)
         if not cells:
             return nb, resources
-        verdicts = self._judge(_request(nb, resources["nbgrader"]["assignment"]))
+        root = self.config.get("CourseDirectory", {}).get("root") or None
+        verdicts = self._judge(_request(nb, resources["nbgrader"]["assignment"], root))
         for cell in cells:
             grade_id = _meta(cell)["grade_id"]
             verdict = verdicts.get(grade_id, {"passed": False, "message": "no verdict came back"})
-            cell.outputs.append(_output(verdict))
+            # A failure goes first: nbgrader scores a cell by its first error or value (a
+            # number shown before a later error would otherwise earn partial credit).
+            if verdict.get("passed"):
+                cell.outputs.append(_output(verdict))
+            else:
+                cell.outputs.insert(0, _output(verdict))
         return nb, resources
 
     def _judge(self, request: dict) -> dict[str, dict]:

@@ -37,6 +37,7 @@ UNIT_MODULES = {
     "06-cython": "cython_unit",
     "07-ipyparallel": "ipyparallel_unit",
     "08-mpi": "mpi_unit",
+    "09-scheduler": "scheduler_unit",
 }
 
 
@@ -55,6 +56,7 @@ class Trial:
     seed: int
     answers: dict[str, str]  # grade id of an answer cell -> its submitted source
     shared: dict[str, Any] = field(default_factory=dict)  # runners kept for the notebook
+    network: bool = False  # the unit's runners share the host's network (its declaration)
 
     @property
     def rng(self) -> np.random.Generator:
@@ -68,7 +70,7 @@ class Trial:
 
     def _start(self, with_answers: bool) -> RunnerProcess:
         module = unit_checks(self.unit)
-        runner = RunnerProcess()
+        runner = RunnerProcess(network=self.network)
         errors = runner.cells([module.PREAMBLE if module is not None else ""])
         if errors:
             runner.close()
@@ -140,7 +142,14 @@ def judge(request: dict) -> dict[str, dict]:
     folder = request.get("private")
     try:
         for grade_id in request["cells"]:
-            trial = Trial(unit, grade_id, int(request["seed"]), dict(request["answers"]), shared)
+            trial = Trial(
+                unit,
+                grade_id,
+                int(request["seed"]),
+                dict(request["answers"]),
+                shared,
+                network=bool(request.get("network")),
+            )
             check = None if module is None else module.CHECKS.get(grade_id)
             extra = private.check_for(folder, unit, grade_id)
             if check is None and extra is None:

@@ -56,13 +56,16 @@ class RunnerGone(AssertionError):
 class RunnerProcess:
     """A fresh ``python -I -m workshop.verdict.runner`` in its own session and folder."""
 
-    def __init__(self, env: dict[str, str] | None = None) -> None:
+    def __init__(self, env: dict[str, str] | None = None, network: bool = False) -> None:
         self.folder = Path(tempfile.mkdtemp(prefix="workshop-runner-"))
         self.log = open(self.folder / "runner.log", "w+b")  # noqa: SIM115 (closed in close())
         environment = dict(os.environ if env is None else env)
         environment.setdefault("OPENBLAS_NUM_THREADS", "1")
         command, environment = _confined(
-            [sys.executable, "-I", "-m", "workshop.verdict.runner"], self.folder, environment
+            [sys.executable, "-I", "-m", "workshop.verdict.runner"],
+            self.folder,
+            environment,
+            network,
         )
         self.process = subprocess.Popen(
             command,
@@ -178,11 +181,12 @@ class RunnerProcess:
 
 
 def _confined(
-    command: list[str], folder: Path, env: dict[str, str]
+    command: list[str], folder: Path, env: dict[str, str], network: bool = False
 ) -> tuple[list[str], dict[str, str]]:
     """``command`` inside the grading sandbox (``workshop.sandbox``, bubblewrap) where the
     package has one and it works here; as it is otherwise (the learner's own machine). The
-    runner runs submitted code, so it gets the same confinement as a grading kernel."""
+    runner runs submitted code, so it gets the same confinement as a grading kernel, and the
+    host's network only for a unit whose notebook declares it (``network: "host"``)."""
     from workshop import sandbox
 
     if os.environ.get("WORKSHOP_UNSAFE_NO_SANDBOX") or sandbox.unavailable():
@@ -192,7 +196,7 @@ def _confined(
         command,
         work=folder,
         read_only=sandbox.environment_paths(),
-        network=False,
+        network=network,
         env={**sandbox.kernel_environment(folder), "OPENBLAS_NUM_THREADS": "1"},
     )
     return confined, env

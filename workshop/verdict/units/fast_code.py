@@ -136,8 +136,52 @@ def check_nearest_speed(trial: Trial) -> str:
     return assert_speedup(trial, "nearest_centre", "nearest_centre_loop", (points, centres), 5)
 
 
+def _top(lines: list[str], k: int) -> list[tuple[str, int]]:
+    counts: collections.Counter = collections.Counter()
+    for line in lines:
+        stack, _, samples = line.strip().rpartition(" ")
+        if stack:
+            counts[stack.split(";")[-1].split(" (")[0]] += int(samples)
+    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:k]
+
+
+NAMES = ("main", "parse", "solve", "<listcomp>", "step", "load", "inner", "outer", "alpha", "zeta")
+
+
+def _profile(rng: np.random.Generator, count: int) -> list[str]:
+    """py-spy raw lines drawn now: stacks of 1 to 4 frames, repeated innermost frames on
+    different lines and callers, sample counts with ties, and a blank line or two."""
+    lines = []
+    for _ in range(count):
+        depth = int(rng.integers(1, 5))
+        frames = [
+            f"{rng.choice(NAMES)} ({rng.choice(['a.py', 'b.py'])}:{int(rng.integers(1, 90))})"
+            for _ in range(depth)
+        ]
+        lines.append(f"{';'.join(frames)} {int(rng.integers(1, 6))}")
+        if rng.random() < 0.1:
+            lines.append("")
+    return lines
+
+
+def check_top_functions(trial: Trial) -> str:
+    rng = trial.rng
+    check_equal(trial.value("top_functions", [], 3), [], "top_functions([], 3)")
+    for count, k in ((1, 1), (6, 3), (40, 5), (200, 4)):
+        lines = _profile(rng, count)
+        got = trial.value("top_functions", lines, k)
+        got = [tuple(item) for item in got] if isinstance(got, list) else got
+        check_equal(got, _top(lines, k), f"top_functions(<{count} stacks drawn now>, {k})")
+    lines = _profile(rng, 30)
+    got = trial.value("top_functions", lines)
+    got = [tuple(item) for item in got] if isinstance(got, list) else got
+    check_equal(got, _top(lines, 5), "top_functions(<30 stacks drawn now>), default k=5")
+    return "the innermost functions' samples added up and ranked for profiles drawn now"
+
+
 CHECKS = {
     "hot-spot-test": check_hot_spot,
+    "top-functions-test": check_top_functions,
     "vocabulary-fast-test": check_vocabulary,
     "vocabulary-speed-test": check_vocabulary_speed,
     "count-pairs-test": check_count_pairs,

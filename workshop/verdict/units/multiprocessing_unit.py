@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from workshop.examples.pool_tasks import hits, lyapunov
+from workshop.examples.shared_state import count_inside
 from workshop.grading import check_equal
+from workshop.kernels.chunks import blocks
 from workshop.verdict.judge import Trial
 from workshop.verdict.units.common import assert_parallel
 
@@ -22,6 +24,7 @@ import numpy as np
 
 from workshop.examples.pool_tasks import busy, hits, lyapunov, noop, power, square, wait
 from workshop.hardware import small_mode, usable_cores
+from workshop.examples.shared_state import count_inside
 from workshop.kernels.chunks import blocks
 from workshop.timing import compare, format_seconds, measure
 
@@ -172,8 +175,28 @@ def check_sweep_speed(trial: Trial) -> str:
     return message
 
 
+def _pi_streams(n: int, seed: int, workers: int) -> float:
+    children = np.random.SeedSequence(seed).spawn(workers)
+    sizes = [stop - start for start, stop in blocks(n, workers)]
+    return 4.0 * sum(count_inside(c, k) for c, k in zip(children, sizes, strict=True)) / n
+
+
+def check_streams(trial: Trial) -> str:
+    rng = trial.rng
+    cases = [(int(rng.integers(1_000, 40_000)), int(rng.integers(1 << 30)), w) for w in (1, 2, 3)]
+    for n, seed, workers in cases:
+        got = trial.value("pi_independent", n, seed, workers, timeout=300)
+        assert isinstance(got, float), f"pi_independent should return a float, not {got!r}"
+        check_equal(got, _pi_streams(n, seed, workers), f"pi_independent({n}, {seed}, {workers})")
+    n, seed, workers = cases[-1]
+    again = trial.value("pi_independent", n, seed, workers, timeout=300)
+    check_equal(again, _pi_streams(n, seed, workers), "pi_independent, the same arguments again")
+    return "one spawned stream per worker, reproducible, for seeds drawn now"
+
+
 CHECKS = {
     "timed-test": check_timed,
+    "streams-test": check_streams,
     "pi-test": check_pi,
     "pi-speed-test": check_pi_speed,
     "sweep-test": check_sweep,

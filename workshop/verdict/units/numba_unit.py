@@ -7,7 +7,12 @@ import numpy as np
 from workshop.grading import check_close, check_equal
 from workshop.kernels import mandelbrot
 from workshop.verdict.judge import Trial
-from workshop.verdict.units.common import assert_own_code, assert_parallel, assert_speedup
+from workshop.verdict.units.common import (
+    assert_own_code,
+    assert_parallel,
+    assert_speedup,
+    memory_within,
+)
 
 PREAMBLE = """
 import math
@@ -174,8 +179,35 @@ def check_ufunc_speed(trial: Trial) -> str:
     )
 
 
+SCALED_SIZE = 4_000_000  # 32 MB per array: a temporary of that size cannot hide in the slack
+
+
+def check_scaled_sum(trial: Trial) -> str:
+    rng = trial.rng
+    for n in (1, int(rng.integers(2, 50)), int(rng.integers(1_000, 80_000))):
+        seed, factor = int(rng.integers(1 << 30)), float(rng.uniform(-4, 4))
+        same, out = trial.evaluate(
+            f"_g = np.random.default_rng({seed})\n"
+            f"_x, _y, _out = _g.normal(size={n}), _g.normal(size={n}), np.empty({n})\n"
+            f"_back = scaled_sum({factor!r}, _x, _y, _out)\n",
+            "(_back is _out, _out)",
+        )
+        generator = np.random.default_rng(seed)
+        x, y = generator.normal(size=n), generator.normal(size=n)
+        assert same is True, "scaled_sum should return the array `out` it was given"
+        check_close(np.asarray(out), factor * x + y, f"scaled_sum({factor:.3g}, <{n} values>)")
+    x, y = rng.random(SCALED_SIZE), rng.random(SCALED_SIZE)
+    warm = (1.0, np.ones(3), np.ones(3), np.empty(3))
+    # Every 1000th value comes back: the whole array would not fit in the limit to encode.
+    sampled = "(lambda a, x, y, out: scaled_sum(a, x, y, out)[::1000].copy())"
+    out = memory_within(trial, sampled, (2.0, x, y, np.empty(SCALED_SIZE)), budget=2**20, warm=warm)
+    check_close(np.asarray(out), (2.0 * x + y)[::1000], f"scaled_sum on {SCALED_SIZE:,} values")
+    return "right in place for inputs drawn now, with no temporary array of the input's size"
+
+
 CHECKS = {
     "jit-test": check_jit,
+    "scaled-sum-test": check_scaled_sum,
     "jit-speed-test": check_jit_speed,
     "inside-fraction-test": check_inside,
     "inside-fraction-speed-test": check_inside_speed,
