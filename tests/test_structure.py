@@ -12,9 +12,6 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "workshop"
 MAX_FUNCTION_LINES = 60
-#: Files whose long functions are being split elsewhere (grading.assert_faster, course.grade);
-#: remove a name here once its file is split, and this test holds it to the limit.
-LONG_FUNCTIONS_ALLOWED_IN = {"grading.py", "course.py"}
 #: User-facing modules that must reach the engines only through ``workshop.kernels.engines``.
 ENGINE_CLIENTS = ("bench.py", "lab")
 
@@ -116,10 +113,5 @@ def _long_functions(path: Path) -> list[str]:
 
 
 def test_no_function_is_longer_than_sixty_lines():
-    long = [
-        entry
-        for path in MODULES.values()
-        if path.name not in LONG_FUNCTIONS_ALLOWED_IN or path.parent != PACKAGE
-        for entry in _long_functions(path)
-    ]
+    long = [entry for path in MODULES.values() for entry in _long_functions(path)]
     assert not long, "split these into named steps: " + "; ".join(long)
