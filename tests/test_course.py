@@ -33,6 +33,10 @@ WRONG_ANSWERS = ROOT / "tests" / "wrong_answers"
 ZIP_TIMESTAMP = "20250130T153010"
 
 
+# The session fixture `graded` grades every unit's solutions, blanks, wrong answers and cheats
+# (sandboxed kernels and the judge) in the set-up of the first test that uses it.
+pytestmark = pytest.mark.timeout(3600)
+
 def _ids(paths: list[Path]) -> list[str]:
     return [path.parent.name for path in paths]
 

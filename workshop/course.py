@@ -515,6 +515,7 @@ def _grading_api(root: Path, settings: _Settings):
     config = api.config
     config.GradingExecute.sandbox = settings.sandbox
     config.GradingExecute.cell_seconds = settings.limits.cell_seconds
+    config.VerdictGate.cell_seconds = settings.limits.cell_seconds
     config.GradingExecute.output_limit = settings.limits.output
     manager = config.SandboxedKernelManager
     manager.notebook_seconds = float(settings.limits.notebook_seconds)

@@ -80,8 +80,11 @@ def unit_network(unit: str, root: str | Path | None = None) -> bool:
     return (folder / "solutions" / unit).is_dir() and _unit_network(folder, unit)
 
 
-def _request(nb: NotebookNode, unit: str, root: str | Path | None = None) -> dict:
+def _request(
+    nb: NotebookNode, unit: str, root: str | Path | None = None, cell_seconds: int = 600
+) -> dict:
     return {
+        "cell_seconds": cell_seconds,
         "network": unit_network(unit, root),
         "unit": unit,
         "answers": answer_sources(nb),
@@ -95,13 +98,17 @@ class VerdictGate(NbGraderPreprocessor):
     """Fail every autograded test cell that the out-of-kernel judge does not pass."""
 
     timeout = Integer(1800, help="Seconds the judge may take for one notebook.").tag(config=True)
+    cell_seconds = Integer(600, help="Seconds one answer cell may run in a runner.").tag(
+        config=True
+    )
 
     def preprocess(self, nb: NotebookNode, resources: dict):
         cells = graded_test_cells(nb)
         if not cells:
             return nb, resources
         root = self.config.get("CourseDirectory", {}).get("root") or None
-        verdicts = self._judge(_request(nb, resources["nbgrader"]["assignment"], root))
+        unit = resources["nbgrader"]["assignment"]
+        verdicts = self._judge(_request(nb, unit, root, self.cell_seconds))
         for cell in cells:
             grade_id = _meta(cell)["grade_id"]
             verdict = verdicts.get(grade_id, {"passed": False, "message": "no verdict came back"})

@@ -57,6 +57,7 @@ class Trial:
     answers: dict[str, str]  # grade id of an answer cell -> its submitted source
     shared: dict[str, Any] = field(default_factory=dict)  # runners kept for the notebook
     network: bool = False  # the unit's runners share the host's network (its declaration)
+    cell_seconds: float = 600.0  # what one answer cell may take in a runner, as in the kernel
 
     @property
     def rng(self) -> np.random.Generator:
@@ -76,7 +77,10 @@ class Trial:
             runner.close()
             raise RuntimeError(f"the unit's set-up failed in the runner: {errors[0]}")
         if with_answers:
-            runner.answer_errors = runner.cells(list(self.answers.values()))
+            # A runaway answer cell costs what it costs in the kernel, not the runner's default.
+            answers = list(self.answers.values())
+            limit = self.cell_seconds * max(1, len(answers))
+            runner.answer_errors = runner.cells(answers, timeout=limit)
         return runner
 
     @property
@@ -149,6 +153,7 @@ def judge(request: dict) -> dict[str, dict]:
                 dict(request["answers"]),
                 shared,
                 network=bool(request.get("network")),
+                cell_seconds=float(request.get("cell_seconds") or 600.0),
             )
             check = None if module is None else module.CHECKS.get(grade_id)
             extra = private.check_for(folder, unit, grade_id)
