@@ -151,3 +151,40 @@ def test_cheat_files_say_what_they_do() -> None:
     for path in CHEATS.glob("*.py"):
         if path.name not in ("__init__.py", "kinds.py"):
             assert re.match(r"# \S", path.read_text()), f"{path.name}: start with what it tries"
+
+
+def _escape_counts(window: tuple, dtype: type) -> np.ndarray:
+    """The Mandelbrot image of ``window`` computed with every number in ``dtype``."""
+    x_min, x_max, y_min, y_max = (dtype(v) for v in window[:4])
+    size, max_iter = window[4:]
+    c_re = x_min + np.arange(size, dtype=dtype) * ((x_max - x_min) / dtype(size))
+    c_im = y_min + np.arange(size, dtype=dtype) * ((y_max - y_min) / dtype(size))
+    c_re, c_im = np.broadcast_arrays(c_re[np.newaxis, :], c_im[:, np.newaxis])
+    z_re, z_im = np.zeros_like(c_re), np.zeros_like(c_re)
+    counts, going = np.zeros(c_re.shape, np.int32), np.ones(c_re.shape, bool)
+    for _ in range(max_iter):
+        re2, im2 = z_re * z_re, z_im * z_im
+        going &= re2 + im2 <= 4
+        z_re, z_im = (
+            np.where(going, re2 - im2 + c_re, z_re),
+            np.where(going, 2 * z_re * z_im + c_im, z_im),
+        )
+        counts += going
+    return counts
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_mandelbrot_windows_tell_single_from_double_precision(seed: int) -> None:
+    from workshop.kernels import mandelbrot
+    from workshop.verdict.units.numba_unit import windows
+
+    trial = Trial("05-numba", "jit-test", seed, {})
+    first, *_, deep = windows(trial, 3)
+    # float32 bounds, yet a spacing exact in both precisions: no right answer can fail on it
+    assert isinstance(first[0], np.float32)
+    assert np.float32(first[1] - first[0]) / first[4] == (float(first[1]) - float(first[0])) / first[4]
+    # the deep zoom: double precision is the reference, single precision misses many pixels
+    expected = mandelbrot.reference(*deep)
+    assert np.count_nonzero(_escape_counts(deep, np.float64) != expected) == 0
+    missed = np.count_nonzero(_escape_counts(deep, np.float32) != expected) / expected.size
+    assert missed > 20 * mandelbrot.TOLERANCE, f"single precision misses only {missed:.2%}"

@@ -56,7 +56,8 @@ def mandelbrot_typed(double x_min, double x_max, double y_min, double y_max, int
     {
         "description": "C float (single precision) for z; a serial loop where prange was asked",
         "replace": {
-            # Fully typed and fast, but Cython's float is C's 32-bit float: counts drift.
+            # Fully typed and fast, but Cython's float is C's 32-bit float: counts drift. The
+            # annotation and speed cells check results first, so they give nothing either.
             "typed-solution": """%%cython -a
 cimport cython
 import numpy as np
@@ -118,7 +119,7 @@ def mandelbrot_prange(double x_min, double x_max, double y_min, double y_max, in
     return image
 """,
         },
-        "fails": ["typed-test", "prange-speed-test"],
+        "fails": ["typed-test", "typed-annotation-test", "typed-speed-test", "prange-speed-test"],
     },
 ]
 
