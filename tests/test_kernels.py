@@ -20,7 +20,8 @@ EXPECTED = {
     ],
     "mandelbrot": [
         "python", "numpy", "numba", "numba-parallel", "numba-dynamic", "numba-threads", "cython",
-        "cython-parallel", "cython-dynamic", "processes", "engines", "engines-balanced", "c",
+        "cython-threads", "cython-parallel", "cython-dynamic", "processes", "engines",
+        "engines-balanced", "c",
     ],
 }  # fmt: skip
 CASES = [

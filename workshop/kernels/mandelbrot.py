@@ -283,6 +283,25 @@ def mandelbrot_cython(x_min, x_max, y_min, y_max, size, max_iter):
 
 
 @MANDELBROT.register(
+    "cython-threads",
+    "Python threads, Cython with nogil",
+    "cython",
+    parallel=True,
+    threaded=True,
+    requires=_cython_reason,
+)
+def mandelbrot_cython_threads(x_min, x_max, y_min, y_max, size, max_iter, *, workers):
+    # numba-threads with Cython: each thread's rows run in a `with nogil:` block.
+    module = cython_module("mandelbrot_cy")
+
+    def rows_nogil(rows):
+        return rows, module.rows(x_min, x_max, y_min, y_max, size, max_iter, rows)
+
+    with ThreadPoolExecutor(workers) as pool:
+        return _assemble(size, list(pool.map(rows_nogil, interleaved(size, 4 * workers))))
+
+
+@MANDELBROT.register(
     "cython-parallel",
     "Cython prange (OpenMP)",
     "cython",

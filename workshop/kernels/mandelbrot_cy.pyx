@@ -25,7 +25,7 @@ OPENMP = bool(WORKSHOP_HAVE_OPENMP)
 #: The C compiler's flags this module was built with, e.g. ``"-O3 -march=native -fopenmp"``.
 CFLAGS = (<bytes>CFLAGS_MACRO).decode()
 
-__all__ = ["CFLAGS", "OPENMP", "mandelbrot", "mandelbrot_dynamic", "mandelbrot_parallel"]
+__all__ = ["CFLAGS", "OPENMP", "mandelbrot", "mandelbrot_dynamic", "mandelbrot_parallel", "rows"]
 
 
 cdef inline int32_t escape(double c_re, double c_im, int32_t max_iter) noexcept nogil:
@@ -56,6 +56,25 @@ def mandelbrot(double x_min, double x_max, double y_min, double y_max, int64_t s
             c_im = y_min + <double>i * dy
             for j in range(size):
                 out[i, j] = escape(x_min + <double>j * dx, c_im, max_iter)
+    return image
+
+
+def rows(double x_min, double x_max, double y_min, double y_max, int64_t size,
+         int32_t max_iter, const int64_t[::1] which):
+    """Escape counts of the image's rows ``which`` (shape ``(len(which), size)``), computed
+    without the GIL, so that Python threads calling it at once run on several cores."""
+    image = np.empty((which.shape[0], size), dtype=np.int32)
+    cdef int32_t[:, ::1] out = image
+    cdef double dx = (x_max - x_min) / <double>size
+    cdef double dy = (y_max - y_min) / <double>size
+    cdef double c_im
+    cdef Py_ssize_t r
+    cdef int64_t j
+    with nogil:
+        for r in range(which.shape[0]):
+            c_im = y_min + <double>which[r] * dy
+            for j in range(size):
+                out[r, j] = escape(x_min + <double>j * dx, c_im, max_iter)
     return image
 
 
