@@ -1,11 +1,13 @@
 """The nbgrader course: notebook conventions, the committed exercises, and a real grading round trip.
 
 The round trip (marked slow) grades, in a temporary copy of the course, the solutions, the blank
-exercises and the plausible wrong answers registered in ``tests/wrong_answers/<unit>.py``, then
-grades the same folder again and an LMS-style zip. One session-scoped fixture does all the grading
-(each notebook is executed once per submission, by nbgrader) and the tests only inspect it; that
-autograding also proves every solution notebook runs top to bottom. While working on one unit,
-``WORKSHOP_TEST_UNITS=00-welcome`` (comma-separated) limits the round trip to those units.
+exercises, the first plausible wrong answer of each unit and the cheats that act on the kernel
+(registered in ``tests/wrong_answers/<unit>.py``), then grades the same folder again and an
+LMS-style zip. One session-scoped fixture does all the grading (each notebook is executed once
+per submission, by nbgrader) and the tests only inspect it; that autograding also proves every
+solution notebook runs top to bottom. The other wrong answers go to the judge directly, which
+is what decides their points. While working on one unit, ``WORKSHOP_TEST_UNITS=00-welcome``
+(comma-separated) limits the round trip and the judged answers to those units.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import nbformat
 import pytest
 
 from workshop.course import GradeSummary, course_root, grade, list_units, release
+from workshop.verdict.gate import judge_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS = sorted(ROOT.glob("solutions/*/*.ipynb"))
@@ -57,6 +60,34 @@ def _grade_cells(notebook: nbformat.NotebookNode) -> dict[str, float]:
 def _wrong_submissions(unit: str) -> list[dict]:
     path = WRONG_ANSWERS / f"{unit}.py"
     return runpy.run_path(str(path))["WRONG_SUBMISSIONS"] if path.is_file() else []
+
+
+def _graded_in_kernel(number: int, spec: dict) -> bool:
+    """Whether a wrong answer goes through the whole nbgrader round trip.
+
+    The first of each unit does, and so does every answer that acts on the kernel itself
+    (``"kernel": True``, the hooks of tests/cheats): only a real grading run shows what they
+    earn. The others differ from the solutions in what they compute, which the judge alone
+    decides; ``test_judged_wrong_answers_lose_their_cells_only`` gives them to the judge directly.
+    """
+    return number == 1 or bool(spec.get("kernel"))
+
+
+def _with_answers(notebook: Path, replace: dict[str, str]) -> nbformat.NotebookNode:
+    nb = _read(notebook)
+    for cell in nb.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id in replace:
+            cell.source = replace[grade_id].strip("\n")
+    return nb
+
+
+JUDGED_ONLY = [
+    pytest.param(unit, number, id=f"{unit}-wrong{number}")
+    for unit in list_units(ROOT)
+    for number, spec in enumerate(_wrong_submissions(unit), start=1)
+    if not _graded_in_kernel(number, spec)
+]
 
 
 def _round_trip_units() -> list[str]:
@@ -245,13 +276,11 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> GradedCourse:
                 (submissions / student / unit).mkdir(parents=True, exist_ok=True)
                 shutil.copy2(source, submissions / student / unit / notebook.name)
         for number, spec in enumerate(_wrong_submissions(unit), start=1):
+            if not _graded_in_kernel(number, spec):
+                continue
             student = f"wrong{number}"
             for notebook in sorted((course / "solutions" / unit).glob("*.ipynb")):
-                nb = _read(notebook)
-                for cell in nb.cells:
-                    grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-                    if grade_id in spec["replace"]:
-                        cell.source = spec["replace"][grade_id].strip("\n")
+                nb = _with_answers(notebook, spec["replace"])
                 (submissions / student / unit).mkdir(parents=True, exist_ok=True)
                 nbformat.write(nb, submissions / student / unit / notebook.name)
             wrong.setdefault(student, []).append({"unit": unit, "fails": spec["fails"]})
@@ -327,6 +356,23 @@ def test_wrong_answers_lose_their_cells_only(graded: GradedCourse) -> None:
             points = graded.points[case["unit"]]
             expected = {name: 0.0 if name in case["fails"] else p for name, p in points.items()}
             assert _cell_scores(graded.first, student, case["unit"]) == expected, case
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("unit", "number"), JUDGED_ONLY)
+def test_judged_wrong_answers_lose_their_cells_only(
+    unit: str, number: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if unit not in _round_trip_units():
+        pytest.skip(f"{unit} is not in WORKSHOP_TEST_UNITS")
+    monkeypatch.setenv("WORKSHOP_SMALL", "1")  # the size `workshop grade` uses by default
+    spec = _wrong_submissions(unit)[number - 1]
+    for notebook in sorted((ROOT / "solutions" / unit).glob("*.ipynb")):
+        verdicts = judge_notebook(_with_answers(notebook, spec["replace"]), unit)
+        points = _grade_cells(_read(notebook))
+        failed = sorted(name for name in points if not verdicts[name]["passed"])
+        messages = {name: verdicts[name]["message"] for name in points}
+        assert failed == sorted(spec["fails"]), (spec["description"], messages)
 
 
 @pytest.mark.slow

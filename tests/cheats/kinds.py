@@ -49,4 +49,5 @@ def hooks(unit: str, keep: list[str], fails: list[str]) -> dict:
         "validators) over blank answers",
         "replace": replace,
         "fails": fails,
+        "kernel": True,  # they act on the grading kernel: graded in the whole round trip
     }
