@@ -10,6 +10,7 @@ reproduces, and an instructor's private tests are used.
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -28,7 +29,7 @@ from workshop.verdict.gate import (
     judge_notebook,
 )
 from workshop.verdict.judge import Trial, unit_checks
-from workshop.verdict.runners import Raised, RunnerProcess
+from workshop.verdict.runners import Raised, Returned, RunnerProcess
 from workshop.verdict.units.common import memory_within
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -188,3 +189,24 @@ def test_mandelbrot_windows_tell_single_from_double_precision(seed: int) -> None
     assert np.count_nonzero(_escape_counts(deep, np.float64) != expected) == 0
     missed = np.count_nonzero(_escape_counts(deep, np.float32) != expected) / expected.size
     assert missed > 20 * mandelbrot.TOLERANCE, f"single precision misses only {missed:.2%}"
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="needs Linux CPU affinity")
+def test_a_runner_on_one_cpu_can_still_run_two_numba_threads(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The parallel checks call the learner's prange code on 2 threads; on a one-CPU grading
+    # machine Numba's default (one thread per usable CPU) would refuse with a ValueError.
+    monkeypatch.delenv("NUMBA_NUM_THREADS", raising=False)
+    before = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(before)})
+    try:
+        runner = RunnerProcess()
+    finally:
+        os.sched_setaffinity(0, before)
+    with runner:
+        assert not runner.cells(
+            ["import numba\ndef on_two():\n    numba.set_num_threads(2)\n"
+             "    return numba.get_num_threads()\n"]
+        )
+        assert runner.call("on_two", timeout=120) == Returned(2, "int")

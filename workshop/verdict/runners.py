@@ -59,8 +59,7 @@ class RunnerProcess:
     def __init__(self, env: dict[str, str] | None = None, network: bool = False) -> None:
         self.folder = Path(tempfile.mkdtemp(prefix="workshop-runner-"))
         self.log = open(self.folder / "runner.log", "w+b")  # noqa: SIM115 (closed in close())
-        environment = dict(os.environ if env is None else env)
-        environment.setdefault("OPENBLAS_NUM_THREADS", "1")
+        environment = {**(os.environ if env is None else env), **runner_threads()}
         command, environment = _confined(
             [sys.executable, "-I", "-m", "workshop.verdict.runner"],
             self.folder,
@@ -180,6 +179,17 @@ class RunnerProcess:
         self.close()
 
 
+def runner_threads() -> dict[str, str]:
+    """A runner's thread settings: BLAS on one thread (the checks time the learner's code, not
+    OpenBLAS's pool), and Numba allowed at least 2 threads, which the checks of parallel answers
+    ask for even on a one-CPU machine (where the threads share the CPU: slower, still right).
+    Numba's own default is the number of usable CPUs, or ``NUMBA_NUM_THREADS`` when set."""
+    chosen = os.environ.get("NUMBA_NUM_THREADS", "").strip()
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    threads = int(chosen) if chosen.isdigit() else usable or 1
+    return {"OPENBLAS_NUM_THREADS": "1", "NUMBA_NUM_THREADS": str(max(2, threads))}
+
+
 def _confined(
     command: list[str], folder: Path, env: dict[str, str], network: bool = False
 ) -> tuple[list[str], dict[str, str]]:
@@ -197,7 +207,7 @@ def _confined(
         work=folder,
         read_only=sandbox.environment_paths(),
         network=network,
-        env={**sandbox.kernel_environment(folder), "OPENBLAS_NUM_THREADS": "1"},
+        env={**sandbox.kernel_environment(folder), **runner_threads()},
     )
     return confined, env
 
