@@ -1,8 +1,8 @@
 """The nbgrader course: notebook conventions, the committed exercises, and a real grading round trip.
 
 The round trip (marked slow) grades, in a temporary copy of the course, the solutions, the blank
-exercises, the first plausible wrong answer of each unit and the cheats that act on the kernel
-(registered in ``tests/wrong_answers/<unit>.py``), then grades the same folder again and an
+exercises, the first plausible wrong answer of each unit and every cheat (registered in
+``tests/wrong_answers/<unit>.py``), then grades the same folder again and an
 LMS-style zip. One session-scoped fixture does all the grading (each notebook is executed once
 per submission, by nbgrader) and the tests only inspect it; that autograding also proves every
 solution notebook runs top to bottom. The other wrong answers go to the judge directly, which
@@ -65,10 +65,10 @@ def _wrong_submissions(unit: str) -> list[dict]:
 def _graded_in_kernel(number: int, spec: dict) -> bool:
     """Whether a wrong answer goes through the whole nbgrader round trip.
 
-    The first of each unit does, and so does every answer that acts on the kernel itself
-    (``"kernel": True``, the hooks of tests/cheats): only a real grading run shows what they
-    earn. The others differ from the solutions in what they compute, which the judge alone
-    decides; ``test_judged_wrong_answers_lose_their_cells_only`` gives them to the judge directly.
+    The first of each unit does, and so does every cheat (``"kernel": True``, set by
+    ``tests/cheats/kinds.py``): only a real grading run shows what they earn. The others are
+    plausible mistakes that differ from the solutions in what they compute, which the judge
+    alone decides; ``test_judged_wrong_answers_lose_their_cells_only`` gives them to it directly.
     """
     return number == 1 or bool(spec.get("kernel"))
 

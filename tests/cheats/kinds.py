@@ -49,5 +49,9 @@ def hooks(unit: str, keep: list[str], fails: list[str]) -> dict:
         "validators) over blank answers",
         "replace": replace,
         "fails": fails,
-        "kernel": True,  # they act on the grading kernel: graded in the whole round trip
     }
+
+
+def cheats(specs: list[dict]) -> list[dict]:
+    """``specs`` marked as cheats: the round trip grades each for real, through nbgrader."""
+    return [{**spec, "kernel": True} for spec in specs]

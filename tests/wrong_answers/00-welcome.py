@@ -38,6 +38,8 @@ def classify(workload):
 
 _kinds = _runpy.run_path(str(_Path(__file__).resolve().parents[1] / "cheats" / "kinds.py"))
 
-WRONG_SUBMISSIONS += [
+CHEATS = [
     _kinds["hooks"]("00-welcome", keep=["amdahl-solution"], fails=["classify-test"]),
 ]
+
+WRONG_SUBMISSIONS += _kinds["cheats"](CHEATS)

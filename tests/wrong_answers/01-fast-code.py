@@ -59,7 +59,7 @@ def nearest_centre(points, centres):
 
 _kinds = _runpy.run_path(str(_Path(__file__).resolve().parents[1] / "cheats" / "kinds.py"))
 
-WRONG_SUBMISSIONS += [
+CHEATS = [
     _kinds["hooks"](
         "01-fast-code",
         keep=["nearest-centre-solution", "top-functions-solution"],
@@ -111,3 +111,5 @@ def top_functions(raw_lines, k=5):
         "fails": ["top-functions-test"],
     },
 ]
+
+WRONG_SUBMISSIONS += _kinds["cheats"](CHEATS)

@@ -68,7 +68,7 @@ def lyapunov_sweep(rs, steps=2_000, workers=2):
 
 _kinds = _runpy.run_path(str(_Path(__file__).resolve().parents[1] / "cheats" / "kinds.py"))
 
-WRONG_SUBMISSIONS += [
+CHEATS = [
     _kinds["hooks"](
         "02-multiprocessing",
         keep=["sweep-solution", "streams-solution"],
@@ -109,3 +109,5 @@ def pi_independent(n, seed, workers):
         "fails": ["streams-test"],
     },
 ]
+
+WRONG_SUBMISSIONS += _kinds["cheats"](CHEATS)

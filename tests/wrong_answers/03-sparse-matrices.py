@@ -76,7 +76,7 @@ def recommend(ratings, similarity, user, k=5):
 
 _kinds = _runpy.run_path(str(_Path(__file__).resolve().parents[1] / "cheats" / "kinds.py"))
 
-WRONG_SUBMISSIONS += [
+CHEATS = [
     _kinds["hooks"](
         "03-sparse-matrices",
         keep=["similarity-solution"],
@@ -132,3 +132,5 @@ def recommend(ratings, similarity, user, k=5):
         "fails": ["similarity-test", "similarity-memory-test", "recommend-test"],
     },
 ]
+
+WRONG_SUBMISSIONS += _kinds["cheats"](CHEATS)

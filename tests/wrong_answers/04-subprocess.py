@@ -56,7 +56,7 @@ def run_sweep(steps_values, seed=0, extra_args=(), max_parallel=4):
 
 _kinds = _runpy.run_path(str(_Path(__file__).resolve().parents[1] / "cheats" / "kinds.py"))
 
-WRONG_SUBMISSIONS += [
+CHEATS = [
     _kinds["hooks"](
         "04-subprocess", keep=["run-command-solution"], fails=["sweep-test", "sweep-parallel-test"]
     ),
@@ -76,3 +76,5 @@ def run_command(command, timeout=60.0):
         "fails": ["run-command-timeout-test"],
     },
 ]
+
+WRONG_SUBMISSIONS += _kinds["cheats"](CHEATS)

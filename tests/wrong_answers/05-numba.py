@@ -108,7 +108,7 @@ def mandelbrot_ufunc(x_min, x_max, y_min, y_max, size, max_iter):
 
 _kinds = _runpy.run_path(str(_Path(__file__).resolve().parents[1] / "cheats" / "kinds.py"))
 
-WRONG_SUBMISSIONS += [
+CHEATS = [
     _kinds["hooks"](
         "05-numba",
         keep=["ufunc-solution", "scaled-sum-solution"],
@@ -155,3 +155,5 @@ def scaled_sum(a, x, y, out):
         "fails": ["scaled-sum-test"],
     },
 ]
+
+WRONG_SUBMISSIONS += _kinds["cheats"](CHEATS)

@@ -128,7 +128,7 @@ def mandelbrot_prange(double x_min, double x_max, double y_min, double y_max, in
 
 _kinds = _runpy.run_path(str(_Path(__file__).resolve().parents[1] / "cheats" / "kinds.py"))
 
-WRONG_SUBMISSIONS += [
+CHEATS = [
     {
         "description": "a fixed 48 x 48 image: no Python in loops, and fast (results unchecked)",
         "replace": {
@@ -148,3 +148,5 @@ def mandelbrot_typed(double x_min, double x_max, double y_min, double y_max, int
         "fails": ["typed-test", "typed-annotation-test", "typed-speed-test"],
     },
 ]
+
+WRONG_SUBMISSIONS += _kinds["cheats"](CHEATS)

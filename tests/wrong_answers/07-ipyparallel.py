@@ -33,7 +33,7 @@ def mandelbrot_balanced(size, workers, chunks=None):
 
 _kinds = _runpy.run_path(str(_Path(__file__).resolve().parents[1] / "cheats" / "kinds.py"))
 
-WRONG_SUBMISSIONS += [
+CHEATS = [
     _kinds["hooks"](
         "07-ipyparallel", keep=["amdahl-solution"], fails=["balance-test", "balance-speed-test"]
     ),
@@ -61,3 +61,5 @@ def serial_fraction(workers, times):
         "fails": ["balance-speed-test", "amdahl-test"],
     },
 ]
+
+WRONG_SUBMISSIONS += _kinds["cheats"](CHEATS)

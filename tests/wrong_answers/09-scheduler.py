@@ -48,7 +48,7 @@ from pathlib import Path as _Path  # noqa: E402
 
 _kinds = _runpy.run_path(str(_Path(__file__).resolve().parents[1] / "cheats" / "kinds.py"))
 
-WRONG_SUBMISSIONS += [
+CHEATS = [
     _kinds["hooks"](
         "09-scheduler", keep=["reason-solution"], fails=["script-test", "pipeline-test"]
     ),
@@ -66,3 +66,5 @@ def submit_pipeline(values, throttle, folder):
         "fails": ["pipeline-test"],
     },
 ]
+
+WRONG_SUBMISSIONS += _kinds["cheats"](CHEATS)
