@@ -18,6 +18,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -117,11 +118,17 @@ def require_mpi() -> str:
     return mpiexec()  # type: ignore[return-value]
 
 
-def _kill_session(process: subprocess.Popen) -> None:
-    """Kill ``process`` (mpiexec) with every process below it and in its session, and reap it.
+#: Set to a fresh token in the environment of every job's ranks, so that they can be found.
+JOB_VARIABLE = "WORKSHOP_MPI_JOB"
+
+
+def _kill_session(process: subprocess.Popen, token: str | None = None) -> None:
+    """Kill ``process`` (mpiexec) with every process below it, in its session, or carrying the
+    job's ``token`` in ``JOB_VARIABLE``, and reap it.
 
     Hydra starts each proxy and rank in a session of its own, so the tree below mpiexec is
-    collected first; a rank orphaned by a dead proxy is still found by its session or parent.
+    collected first. A rank still shutting down after its mpiexec and proxy exited has lost
+    both; the token in its environment still finds it.
     """
     import psutil
 
@@ -134,7 +141,9 @@ def _kill_session(process: subprocess.Popen) -> None:
         pass
     for proc in psutil.process_iter(["pid"]):
         with contextlib.suppress(OSError, psutil.Error):
-            if os.getsid(proc.pid) in (process.pid, *members):
+            if os.getsid(proc.pid) in (process.pid, *members) or (
+                token is not None and proc.environ().get(JOB_VARIABLE) == token
+            ):
                 members.setdefault(proc.pid, proc)
     alive = list(members.values())
     for sig in (signal.SIGTERM, signal.SIGKILL):
@@ -172,7 +181,8 @@ def run(
     if isinstance(ranks, bool) or int(ranks) != ranks or ranks < 1:
         raise ValueError(f"ranks must be a whole number >= 1, not {ranks!r}")
     command = [launcher, "-n", str(int(ranks)), sys.executable, "-m", "mpi4py", *map(str, args)]
-    environment = {**os.environ, "OMP_NUM_THREADS": "1", **(env or {})}
+    token = uuid.uuid4().hex
+    environment = {**os.environ, "OMP_NUM_THREADS": "1", **(env or {}), JOB_VARIABLE: token}
     started = time.perf_counter()
     process = subprocess.Popen(
         command,
@@ -186,7 +196,7 @@ def run(
     try:
         stdout, stderr = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        _kill_session(process)
+        _kill_session(process, token)
         stdout, stderr = process.communicate()
         raise MPIJobError(
             f"the MPI job did not finish within {timeout:g} s and was killed with all its "
@@ -194,7 +204,7 @@ def run(
             f"command: {' '.join(command)}\n{_tail(stdout, stderr)}"
         ) from None
     finally:
-        _kill_session(process)  # ranks of an aborted job may outlive their mpiexec
+        _kill_session(process, token)  # ranks of an aborted job may outlive their mpiexec
     result = MPIResult(command, process.returncode, stdout, stderr, time.perf_counter() - started)
     if check and result.returncode != 0:
         raise MPIJobError(
