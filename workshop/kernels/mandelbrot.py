@@ -194,6 +194,19 @@ def _assemble(size: int, parts: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarr
     return image
 
 
+def _rows_on_threads(rows_nogil, inputs: tuple, workers: int) -> np.ndarray:
+    """The image from a pool of ``workers`` Python threads, each computing interleaved rows with
+    ``rows_nogil(*inputs, rows)``, compiled code that releases the GIL: the threads compute at
+    the same time in one process."""
+    size = inputs[4]
+
+    def block(rows):
+        return rows, rows_nogil(*inputs, rows)
+
+    with ThreadPoolExecutor(workers) as pool:
+        return _assemble(size, list(pool.map(block, interleaved(size, 4 * workers))))
+
+
 def _row_blocks(size: int, workers: int) -> list[np.ndarray]:
     return [np.arange(start, stop, dtype=np.int64) for start, stop in blocks(size, workers)]
 
@@ -268,13 +281,8 @@ def mandelbrot_numba_dynamic(x_min, x_max, y_min, y_max, size, max_iter, *, work
     "numba-threads", "Python threads, Numba nogil=True", "numba", parallel=True, threaded=True
 )
 def mandelbrot_numba_threads(x_min, x_max, y_min, y_max, size, max_iter, *, workers):
-    # A pool of `workers` Python threads, each computing interleaved rows in compiled code that
-    # releases the GIL, so that the threads compute at the same time in one process.
-    def rows_nogil(rows):
-        return rows, _rows_numba_nogil(x_min, x_max, y_min, y_max, size, max_iter, rows)
-
-    with ThreadPoolExecutor(workers) as pool:
-        return _assemble(size, list(pool.map(rows_nogil, interleaved(size, 4 * workers))))
+    inputs = (x_min, x_max, y_min, y_max, size, max_iter)
+    return _rows_on_threads(_rows_numba_nogil, inputs, workers)
 
 
 @MANDELBROT.register("cython", "Cython typed loops", "cython", requires=_cython_reason)
@@ -291,14 +299,8 @@ def mandelbrot_cython(x_min, x_max, y_min, y_max, size, max_iter):
     requires=_cython_reason,
 )
 def mandelbrot_cython_threads(x_min, x_max, y_min, y_max, size, max_iter, *, workers):
-    # numba-threads with Cython: each thread's rows run in a `with nogil:` block.
-    module = cython_module("mandelbrot_cy")
-
-    def rows_nogil(rows):
-        return rows, module.rows(x_min, x_max, y_min, y_max, size, max_iter, rows)
-
-    with ThreadPoolExecutor(workers) as pool:
-        return _assemble(size, list(pool.map(rows_nogil, interleaved(size, 4 * workers))))
+    inputs = (x_min, x_max, y_min, y_max, size, max_iter)
+    return _rows_on_threads(cython_module("mandelbrot_cy").rows, inputs, workers)
 
 
 @MANDELBROT.register(
