@@ -30,7 +30,7 @@ from workshop.verdict.gate import (
 )
 from workshop.verdict.judge import Trial, unit_checks
 from workshop.verdict.runners import Raised, Returned, RunnerProcess
-from workshop.verdict.units.common import memory_within
+from workshop.verdict.units.common import memory_within, speedup
 
 ROOT = Path(__file__).resolve().parents[1]
 CHEATS = ROOT / "tests" / "cheats"
@@ -148,6 +148,22 @@ def test_work_is_counted_on_each_worker_process() -> None:
     assert isinstance(broken, Raised) and broken.is_a("TypeError")
 
 
+def test_a_speedup_within_one_runner_times_each_side_on_its_own_arguments() -> None:
+    """A parallel cell may time a function on 2 threads against itself on 1 in one runner; each
+    side must run on its own arguments (one shared key timed both on the serial side's)."""
+    with RunnerProcess() as runner:
+        assert not runner.cells(["def work(n):\n    return sum(range(n))\n"])
+        ratio, fast, slow = speedup(
+            (runner, "work"),
+            (runner, "work"),
+            (10_000,),
+            slow_args=(1_000_000,),
+            repeat=3,
+            min_time=0.01,
+        )
+    assert ratio > 20, f"{fast:.2e} s against {slow:.2e} s: both sides timed on one input"
+
+
 def test_cheat_files_say_what_they_do() -> None:
     for path in CHEATS.glob("*.py"):
         if path.name not in ("__init__.py", "kinds.py"):
@@ -183,7 +199,9 @@ def test_mandelbrot_windows_tell_single_from_double_precision(seed: int) -> None
     first, *_, deep = windows(trial, 3)
     # float32 bounds, yet a spacing exact in both precisions: no right answer can fail on it
     assert isinstance(first[0], np.float32)
-    assert np.float32(first[1] - first[0]) / first[4] == (float(first[1]) - float(first[0])) / first[4]
+    assert (
+        np.float32(first[1] - first[0]) / first[4] == (float(first[1]) - float(first[0])) / first[4]
+    )
     # the deep zoom: double precision is the reference, single precision misses many pixels
     expected = mandelbrot.reference(*deep)
     assert np.count_nonzero(_escape_counts(deep, np.float64) != expected) == 0
@@ -206,7 +224,9 @@ def test_a_runner_on_one_cpu_can_still_run_two_numba_threads(
         os.sched_setaffinity(0, before)
     with runner:
         assert not runner.cells(
-            ["import numba\ndef on_two():\n    numba.set_num_threads(2)\n"
-             "    return numba.get_num_threads()\n"]
+            [
+                "import numba\ndef on_two():\n    numba.set_num_threads(2)\n"
+                "    return numba.get_num_threads()\n"
+            ]
         )
         assert runner.call("on_two", timeout=120) == Returned(2, "int")

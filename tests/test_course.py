@@ -1,13 +1,14 @@
 """The nbgrader course: notebook conventions, the committed exercises, and a real grading round trip.
 
 The round trip (marked slow) grades, in a temporary copy of the course, the solutions, the blank
-exercises, the first plausible wrong answer of each unit and every cheat (registered in
-``tests/wrong_answers/<unit>.py``), then grades the same folder again and an
-LMS-style zip. One session-scoped fixture does all the grading (each notebook is executed once
-per submission, by nbgrader) and the tests only inspect it; that autograding also proves every
-solution notebook runs top to bottom. The other wrong answers go to the judge directly, which
-is what decides their points. While working on one unit, ``WORKSHOP_TEST_UNITS=00-welcome``
-(comma-separated) limits the round trip and the judged answers to those units.
+exercises and every cheat (registered with the plausible wrong answers in
+``tests/wrong_answers/<unit>.py``), then grades the same folder again and an LMS-style zip. One
+session-scoped fixture does all the grading (each notebook is executed once per submission, by
+nbgrader, leaving out the measured demonstrations no graded cell needs) and the tests only
+inspect it; tests/test_binder_limits.py runs every solution top to bottom. The plausible wrong
+answers go to the judge directly, which is what decides their points. While working on one
+unit, ``WORKSHOP_TEST_UNITS=00-welcome`` (comma-separated) limits the round trip and the judged
+answers to those units.
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from workshop.autograde import SKIPPED_NOTE
 from workshop.course import GradeSummary, course_root, grade, list_units, release
+from workshop.demo_cells import DEMO_TAG
 from workshop.verdict.gate import judge_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,6 +42,7 @@ ZIP_TIMESTAMP = "20250130T153010"
 # The session fixture `graded` grades every unit's solutions, blanks, wrong answers and cheats
 # (sandboxed kernels and the judge) in the set-up of the first test that uses it.
 pytestmark = pytest.mark.timeout(3600)
+
 
 def _ids(paths: list[Path]) -> list[str]:
     return [path.parent.name for path in paths]
@@ -65,12 +69,12 @@ def _wrong_submissions(unit: str) -> list[dict]:
 def _graded_in_kernel(number: int, spec: dict) -> bool:
     """Whether a wrong answer goes through the whole nbgrader round trip.
 
-    The first of each unit does, and so does every cheat (``"kernel": True``, set by
-    ``tests/cheats/kinds.py``): only a real grading run shows what they earn. The others are
-    plausible mistakes that differ from the solutions in what they compute, which the judge
-    alone decides; ``test_judged_wrong_answers_lose_their_cells_only`` gives them to it directly.
+    Every cheat does (``"kernel": True``, set by ``tests/cheats/kinds.py``): it attacks the
+    grading run itself, so only a real grading run shows what it earns. The others are plausible
+    mistakes that differ from the solutions in what they compute, which the judge alone decides;
+    ``test_judged_wrong_answers_lose_their_cells_only`` gives them to it directly.
     """
-    return number == 1 or bool(spec.get("kernel"))
+    return bool(spec.get("kernel"))
 
 
 def _with_answers(notebook: Path, replace: dict[str, str]) -> nbformat.NotebookNode:
@@ -321,17 +325,27 @@ def _cell_scores(summary: GradeSummary, student: str, unit: str) -> dict[str, fl
 
 @pytest.mark.slow
 @pytest.mark.parametrize("notebook", SOLUTIONS, ids=_ids(SOLUTIONS))
-def test_solution_notebook_runs_top_to_bottom(graded: GradedCourse, notebook: Path) -> None:
+def test_solution_notebook_grades_without_errors(graded: GradedCourse, notebook: Path) -> None:
     unit = notebook.parent.name
     if unit not in graded.points:
         pytest.skip(f"{unit} is not in WORKSHOP_TEST_UNITS")
     executed = _read(graded.course / "instructor" / "autograded" / "solver" / unit / notebook.name)
+    left_out = 0
     for cell in executed.cells:
         if cell.cell_type != "code":
+            continue
+        if [out.get("text") for out in cell.outputs] == [SKIPPED_NOTE]:
+            assert DEMO_TAG in cell.metadata.get("tags", []), f"cell {cell.get('id')} left out"
+            left_out += 1
             continue
         assert cell.execution_count is not None, f"cell {cell.get('id')} did not run"
         errors = [out for out in cell.outputs if out.output_type == "error"]
         assert not errors, f"cell {cell.get('id')} failed: {errors[0].ename}: {errors[0].evalue}"
+    # Grading leaves out the measured demonstrations no graded cell needs (they run in full in
+    # tests/test_binder_limits.py); the feedback says so where it shows them.
+    assert left_out, "no demonstration was left out while grading"
+    feedback = graded.course / "instructor" / "feedback" / "solver" / unit
+    assert "not run while grading" in (feedback / f"{notebook.stem}.html").read_text()
 
 
 @pytest.mark.slow

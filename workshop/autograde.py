@@ -2,8 +2,10 @@
 ``nbgrader_config.py``, that make autograding bounded and its feedback safe to hand out.
 
 * :class:`GradingExecute` is nbgrader's ``Execute`` with the kernel in the sandbox
-  (:mod:`workshop.sandbox`), a per-cell time limit, a cap on the output kept, and no imitation of
-  the front end's Output widget (see its docstring: that imitation could stall a cell).
+  (:mod:`workshop.sandbox`), a per-cell time limit, a cap on the output kept, no imitation of
+  the front end's Output widget (see its docstring: that imitation could stall a cell), and the
+  unit's measured demonstrations left out where no graded cell needs them
+  (:mod:`workshop.demo_cells`).
 * :class:`DeduplicateGradeIds` replaces nbgrader's ``DeduplicateIds``: a copied test cell keeps
   no nbgrader metadata at all (nbgrader's leaves an empty dict that its metadata check then
   rejects as "an old version"), and the copy is reported by name.
@@ -15,8 +17,10 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
+import nbformat
 from nbclient import NotebookClient
 from nbformat import NotebookNode
 from nbformat.v4 import new_output
@@ -24,6 +28,7 @@ from nbgrader import utils
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Bool, Int
 
+from workshop.demo_cells import cells_to_skip, demo_sources
 from workshop.sandbox import INCIDENTS, Incident, Limits, SandboxedKernelManager
 
 __all__ = [
@@ -34,6 +39,10 @@ __all__ = [
     "NoWidgetFrontEnd",
 ]
 
+SKIPPED_NOTE = (
+    "[not run while grading: a demonstration that earns no points and that no later cell "
+    "needs; run it yourself to see its output]\n"
+)
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
@@ -72,6 +81,11 @@ class GradingExecute(NoWidgetFrontEnd, Execute):
     sandbox = Bool(True, help="run kernels in the bubblewrap sandbox").tag(config=True)
     cell_seconds = Int(Limits.cell_seconds, help="seconds one cell may run").tag(config=True)
     output_limit = Int(Limits.output, help="bytes of output kept per notebook").tag(config=True)
+    skip_demos = Bool(
+        True,
+        help="leave out the cells the solution notebook tags 'demo' when no later cell needs "
+        "them (workshop.demo_cells): they earn no points and take most of a unit's time",
+    ).tag(config=True)
 
     # After a cell's reply, its outputs may still be arriving (a capped flood takes seconds).
     iopub_timeout = Int(30).tag(config=True)
@@ -88,8 +102,24 @@ class GradingExecute(NoWidgetFrontEnd, Execute):
     def preprocess(self, nb: NotebookNode, resources: Any = None, km: Any = None) -> Any:
         self._output_bytes = 0
         self._truncated = False
+        self._skipped = self._demos_to_skip(nb, resources or {}) if self.skip_demos else set()
         self._choose_kernel_manager()
         return super().preprocess(nb, resources, km)
+
+    def _demos_to_skip(self, nb: NotebookNode, resources: dict) -> set[int]:
+        """Cells of ``nb`` to leave out: see :mod:`workshop.demo_cells`. The demonstrations are
+        read from the instructor's notebook in the course, never from the submission."""
+        names = resources.get("nbgrader", {})
+        root = self.config.get("CourseDirectory", {}).get("root")
+        source = self.config.get("CourseDirectory", {}).get("source_directory", "source")
+        if not (root and names.get("assignment") and names.get("notebook")):
+            return set()
+        path = Path(root, source, names["assignment"], f"{names['notebook']}.ipynb")
+        try:
+            instructor = nbformat.read(path, as_version=4)
+        except (OSError, ValueError):
+            return set()
+        return cells_to_skip(nb.cells, demo_sources(instructor))
 
     def _get_timeout(self, cell: NotebookNode | None) -> int | None:
         return self.cell_seconds if cell is not None else self.timeout
@@ -120,6 +150,9 @@ class GradingExecute(NoWidgetFrontEnd, Execute):
     def preprocess_cell(self, cell: NotebookNode, resources: Any, index: int) -> Any:
         from nbclient.exceptions import DeadKernelError
 
+        if index in getattr(self, "_skipped", ()):
+            cell.outputs = [new_output("stream", name="stdout", text=SKIPPED_NOTE)]
+            return cell, resources
         try:
             return super().preprocess_cell(cell, resources, index)
         except DeadKernelError:

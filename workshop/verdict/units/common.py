@@ -63,16 +63,18 @@ def speedup(
     slow one if given), timed by the judge from outside the runners, interleaved so drift
     cancels; medians of ``repeat``."""
     numbers = []
-    for (runner, target), arguments in (
-        (fast, args),
-        (slow, args if slow_args is None else slow_args),
+    # One stored key per side: both sides may share a runner (a function on 2 threads against
+    # itself on 1), and one key would time both on the slow side's arguments.
+    keys = ("timed-fast", "timed-slow")
+    for key, (runner, target), arguments in zip(
+        keys, (fast, slow), (args, args if slow_args is None else slow_args), strict=True
     ):
-        runner.store("timed", *arguments)
-        numbers.append(_calibrate(runner, target, "timed", min_time))
+        runner.store(key, *arguments)
+        numbers.append(_calibrate(runner, target, key, min_time))
     samples: tuple[list[float], list[float]] = ([], [])
     for _ in range(repeat):
         for index, (runner, target) in enumerate((fast, slow)):
-            samples[index].append(_per_call(runner, target, "timed", numbers[index]))
+            samples[index].append(_per_call(runner, target, keys[index], numbers[index]))
     fast_s, slow_s = statistics.median(samples[0]), statistics.median(samples[1])
     return slow_s / fast_s, fast_s, slow_s
 
