@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from workshop.course import list_units
-from workshop.verdict import wire
+from workshop.verdict import gate, wire
 from workshop.verdict.evidence import observe
 from workshop.verdict.gate import (
     VerdictGate,
@@ -162,6 +162,37 @@ def test_a_speedup_within_one_runner_times_each_side_on_its_own_arguments() -> N
             min_time=0.01,
         )
     assert ratio > 20, f"{fast:.2e} s against {slow:.2e} s: both sides timed on one input"
+
+
+def test_a_judge_started_with_the_kernel_is_collected_not_run_twice(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """GradingExecute starts the judge as the kernel starts; the gate collects those verdicts,
+    and judges again (ending the first judge) only if the notebook changed in between."""
+    started: list[dict] = []
+    original = gate.JudgeRun.__init__
+
+    def counting(self, request: dict, timeout: float) -> None:
+        started.append(request)
+        original(self, request, timeout)
+
+    monkeypatch.setattr(gate.JudgeRun, "__init__", counting)
+    resources = {"nbgrader": {"assignment": "00-welcome"}}
+    notebook = _notebook("00-welcome")
+    VerdictGate().start(notebook, resources)
+    assert isinstance(resources[gate.JUDGE_RESOURCE], gate.JudgeRun)
+    judged, _ = VerdictGate().preprocess(notebook, resources)
+    assert len(started) == 1 and gate.JUDGE_RESOURCE not in resources
+    outputs = [cell.outputs for cell in graded_test_cells(judged)]
+    assert outputs and all("passed" in out[-1]["text"] for out in outputs), outputs
+
+    VerdictGate().start(notebook, resources)
+    first = resources[gate.JUDGE_RESOURCE]
+    blank = _with("00-welcome", {"classify-solution": "def classify(workload):\n    pass\n"})
+    judged, _ = VerdictGate().preprocess(blank, resources)
+    assert len(started) == 3 and first.process.poll() is not None
+    verdicts = {gate._meta(c)["grade_id"]: c.outputs[0] for c in graded_test_cells(judged)}
+    assert verdicts["classify-test"]["output_type"] == "error"
 
 
 def test_cheat_files_say_what_they_do() -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from workshop import sandbox
+from workshop import memory_ceiling, sandbox
 from workshop.course import GradingRefused, grade
 from workshop.sandbox import Limits, environment_paths, kernel_environment, sandbox_command
 
@@ -108,3 +108,45 @@ def test_grading_without_a_sandbox_is_refused_unless_said_unsafe(
     from workshop.cli import main
 
     assert main(["grade", str(tmp_path / "missing")]) == 2
+
+
+SPREAD_OUT = """
+import subprocess, sys
+hold = "b = bytearray(150 * 2**20); import time; time.sleep(2)"
+children = [subprocess.Popen([sys.executable, "-c", hold]) for _ in range(4)]
+print("exit codes", [child.wait() for child in children])
+"""
+
+
+@needs_bwrap
+@pytest.mark.skipif(
+    memory_ceiling.unavailable() is not None,
+    reason=f"no memory control group here: {memory_ceiling.unavailable()}",
+)
+def test_a_kernels_processes_together_stay_under_its_memory_ceiling(tmp_path: Path) -> None:
+    """Four children of 150 MiB each are each far under the per-process limit; together they
+    pass a 256 MiB ceiling, so the ceiling ends some, and the run is told why."""
+    from nbclient import NotebookClient
+    from nbformat.v4 import new_code_cell, new_notebook
+    from traitlets.config import Config
+
+    sandbox.INCIDENTS.clear()
+    notebook = new_notebook(cells=[new_code_cell(SPREAD_OUT)])
+    ceiling = Config({"SandboxedKernelManager": {"total_memory": 256 * 2**20}})
+    groups_before = set(_ceiling_groups())
+    client = NotebookClient(
+        notebook, kernel_manager_class=sandbox.SandboxedKernelManager, config=ceiling, timeout=120
+    )
+    client.execute(cwd=str(tmp_path))  # starts the kernel, runs the cell, shuts it down
+    printed = "".join(output.get("text", "") for output in notebook.cells[0].outputs)
+    codes = json.loads(printed.split("exit codes", 1)[1].strip())
+    assert -9 in codes and 0 in codes, codes  # some were ended, the rest ran
+    assert any("held over 0.25 GiB together" in i.what for i in sandbox.INCIDENTS), (
+        sandbox.INCIDENTS
+    )
+    assert set(_ceiling_groups()) == groups_before, "the control group was left behind"
+
+
+def _ceiling_groups() -> list[str]:
+    found = memory_ceiling._own_group()
+    return [] if found is None else [p.name for p in found[0].glob("workshop-*")]

@@ -5,7 +5,7 @@
   (:mod:`workshop.sandbox`), a per-cell time limit, a cap on the output kept, no imitation of
   the front end's Output widget (see its docstring: that imitation could stall a cell), and the
   unit's measured demonstrations left out where no graded cell needs them
-  (:mod:`workshop.demo_cells`).
+  (:mod:`workshop.demo_cells`); the judge of :mod:`workshop.verdict.gate` starts with it.
 * :class:`DeduplicateGradeIds` replaces nbgrader's ``DeduplicateIds``: a copied test cell keeps
   no nbgrader metadata at all (nbgrader's leaves an empty dict that its metadata check then
   rejects as "an old version"), and the copy is reported by name.
@@ -81,6 +81,11 @@ class GradingExecute(NoWidgetFrontEnd, Execute):
     sandbox = Bool(True, help="run kernels in the bubblewrap sandbox").tag(config=True)
     cell_seconds = Int(Limits.cell_seconds, help="seconds one cell may run").tag(config=True)
     output_limit = Int(Limits.output, help="bytes of output kept per notebook").tag(config=True)
+    judge_alongside = Bool(
+        True,
+        help="start the judge (workshop.verdict.gate.VerdictGate) as the kernel starts: it "
+        "needs only the answer cells' source, so the two run side by side",
+    ).tag(config=True)
     skip_demos = Bool(
         True,
         help="leave out the cells the solution notebook tags 'demo' when no later cell needs "
@@ -104,7 +109,23 @@ class GradingExecute(NoWidgetFrontEnd, Execute):
         self._truncated = False
         self._skipped = self._demos_to_skip(nb, resources or {}) if self.skip_demos else set()
         self._choose_kernel_manager()
-        return super().preprocess(nb, resources, km)
+        if self.judge_alongside and resources is not None and self._gate_configured():
+            from workshop.verdict.gate import VerdictGate
+
+            VerdictGate(config=self.config).start(nb, resources)
+        try:
+            return super().preprocess(nb, resources, km)
+        except BaseException:  # no gate will collect the judge: end it with its runners
+            from workshop.verdict.gate import JUDGE_RESOURCE
+
+            started = (resources or {}).pop(JUDGE_RESOURCE, None)
+            if started is not None:
+                started.stop()
+            raise
+
+    def _gate_configured(self) -> bool:
+        names = self.config.get("Autograde", {}).get("autograde_preprocessors", [])
+        return any(getattr(name, "__name__", str(name)).endswith("VerdictGate") for name in names)
 
     def _demos_to_skip(self, nb: NotebookNode, resources: dict) -> set[int]:
         """Cells of ``nb`` to leave out: see :mod:`workshop.demo_cells`. The demonstrations are

@@ -321,8 +321,16 @@ class _Settings:
     def describe_sandbox(self) -> str:
         if not self.sandbox:
             return "OFF (--unsafe-no-sandbox: student code ran with your permissions)"
+        from workshop import memory_ceiling
+
+        why_not = memory_ceiling.unavailable()
+        total = (
+            f"{self.limits.total_memory / 2**30:g} GiB for the whole kernel"
+            if why_not is None
+            else f"no cap on the whole kernel's memory: {why_not}"
+        )
         return (
-            f"bubblewrap (no network; {self.limits.memory >> 30} GiB per process, "
+            f"bubblewrap (no network; {self.limits.memory >> 30} GiB per process, {total}, "
             f"{self.limits.processes} tasks, {self.limits.cell_seconds} s per cell, "
             f"{self.limits.notebook_seconds} s per notebook)"
         )
@@ -520,6 +528,7 @@ def _grading_api(root: Path, settings: _Settings):
     manager = config.SandboxedKernelManager
     manager.notebook_seconds = float(settings.limits.notebook_seconds)
     manager.memory = settings.limits.memory
+    manager.total_memory = settings.limits.total_memory
     manager.processes = settings.limits.processes
     manager.read_only = [str(settings.private_tests)] if settings.private_tests else []
     return api

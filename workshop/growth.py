@@ -106,7 +106,9 @@ def growth(
                 f"make_input must return a tuple of arguments, got {type(inputs).__name__}"
             )
         active = {label: f for label, f in funcs.items() if label not in too_slow}
-        results = compare(active, *inputs, repeat=repeat, min_time=min_time, warn=warn) if active else {}
+        results = (
+            compare(active, *inputs, repeat=repeat, min_time=min_time, warn=warn) if active else {}
+        )
         for label, curve in curves.items():
             measurement = results.get(label)
             curve.measurements.append(measurement)
@@ -145,7 +147,9 @@ def plot_growth(
         times = curve.times
         (line,) = ax.loglog(curve.sizes[: len(times)], times, "o-", label=label)
         spread = [m.stdev if m else math.nan for m in curve.measurements]  # ± 1 std deviation
-        ax.errorbar(curve.sizes[: len(times)], times, yerr=spread, fmt="none", ecolor=line.get_color())
+        ax.errorbar(
+            curve.sizes[: len(times)], times, yerr=spread, fmt="none", ecolor=line.get_color()
+        )
     all_times = np.concatenate([c.times for c in items])
     finite = all_times[np.isfinite(all_times) & (all_times > 0)]
     sizes = np.array(sorted({n for c in items for n in c.sizes}), dtype=float)
@@ -154,8 +158,13 @@ def plot_growth(
         bottom, top = ax.get_ylim()
         for k in guides:
             ax.loglog(sizes, anchor * (sizes / sizes[0]) ** k, ":", color="grey", linewidth=1)
-            ax.annotate(f"n^{k}", (sizes[-1], anchor * (sizes[-1] / sizes[0]) ** k),
-                        color="grey", fontsize=8, annotation_clip=True)
+            ax.annotate(
+                f"n^{k}",
+                (sizes[-1], anchor * (sizes[-1] / sizes[0]) ** k),
+                color="grey",
+                fontsize=8,
+                annotation_clip=True,
+            )
         ax.set_ylim(bottom, top)  # guides must not stretch the axes beyond the data
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
@@ -164,4 +173,3 @@ def plot_growth(
     ax.legend(fontsize=8)
     ax.grid(True, which="both", alpha=0.3)
     return ax
-

@@ -41,6 +41,8 @@ from typing import Any
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Bool, Dict, Float, Int, List, Unicode
 
+from workshop import memory_ceiling
+
 __all__ = [
     "INCIDENTS",
     "Incident",
@@ -94,6 +96,7 @@ class Limits:
     """What one grading kernel may use. Sizes in bytes, times in seconds."""
 
     memory: int = 4 * GiB  # address space of each process (RLIMIT_AS)
+    total_memory: int = 4 * GiB  # memory of the kernel and all it starts, together (cgroup)
     processes: int = 512  # processes and threads of the sandbox's user (RLIMIT_NPROC)
     file_size: int = 256 * MiB  # largest file it may write (RLIMIT_FSIZE)
     tmp_size: int = 512 * MiB  # its private /tmp (a tmpfs)
@@ -289,6 +292,11 @@ class SandboxedKernelManager(AsyncKernelManager):
     )
     extra_env = Dict(help="environment variables for the kernel").tag(config=True)
     memory = Int(Limits.memory).tag(config=True)
+    total_memory = Int(
+        Limits.total_memory,
+        help="bytes the kernel's whole process tree may hold (a control group, where one can "
+        "be made: workshop.memory_ceiling); 0 for none",
+    ).tag(config=True)
     processes = Int(Limits.processes).tag(config=True)
     file_size = Int(Limits.file_size).tag(config=True)
     tmp_size = Int(Limits.tmp_size).tag(config=True)
@@ -296,6 +304,7 @@ class SandboxedKernelManager(AsyncKernelManager):
     font_cache = Unicode("", help="matplotlib cache folder copied into each HOME").tag(config=True)
 
     _private: Path | None = None
+    _ceiling: Any = None
     _source: str | None = None
     _timer: Any = None
     _log: Any = None
@@ -309,6 +318,7 @@ class SandboxedKernelManager(AsyncKernelManager):
     def limits(self) -> Limits:
         return Limits(
             memory=self.memory,
+            total_memory=self.total_memory,
             processes=self.processes,
             file_size=self.file_size,
             tmp_size=self.tmp_size,
@@ -355,7 +365,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         kernel = [sys.executable, "-m", "ipykernel_launcher", "-f", self.connection_file]
         kernel += list(extra_arguments or [])
         home = self._private / "home"
-        return sandbox_command(
+        command = sandbox_command(
             kernel,
             work=home,
             read_only=[*environment_paths(), *map(Path, self.read_only)],
@@ -364,6 +374,20 @@ class SandboxedKernelManager(AsyncKernelManager):
             network=self.network,
             env=kernel_environment(home, self.extra_env),
         )
+        if self.total_memory and memory_ceiling.unavailable() is None:
+            self._close_ceiling()
+            self._ceiling = memory_ceiling.MemoryCeiling(self.total_memory)
+            command = self._ceiling.command(command)
+        return command
+
+    def _close_ceiling(self) -> None:
+        if self._ceiling is not None:
+            if self._ceiling.oom_kills():
+                limit = f"{self._ceiling.limit / GiB:g} GiB"
+                what = f"sandbox limit: the kernel's processes held over {limit} together"
+                INCIDENTS.append(Incident(str(self._source), what))
+            self._ceiling.close()
+            self._ceiling = None
 
     async def _async_post_start_kernel(self, **kw: Any) -> None:
         await super()._async_post_start_kernel(**kw)
@@ -390,6 +414,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         await super()._async_cleanup_resources(restart=restart)
         if code:
             INCIDENTS.append(Incident(str(self._source), _exit_words(code)))
+        self._close_ceiling()
         if self._log is not None and not restart:
             self._log.close()
             self._log = None

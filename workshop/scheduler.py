@@ -181,8 +181,7 @@ def _write_config(folder: Path, mode: str) -> Path:
     user = pwd.getpwuid(os.geteuid()).pw_name
     if mode == "munge":
         auth = (
-            "AuthType=auth/munge\nCredType=cred/munge\n"
-            f"AuthInfo=socket={_munge_socket(folder)}\n"
+            f"AuthType=auth/munge\nCredType=cred/munge\nAuthInfo=socket={_munge_socket(folder)}\n"
         )
     else:
         auth = "AuthType=auth/none\nCredType=cred/none\n"
@@ -198,12 +197,12 @@ SlurmdPort={_free_port()}
 CommunicationParameters=NoCtldInAddrAny,NoInAddrAny
 {auth}SlurmUser={user}
 SlurmdUser={user}
-StateSaveLocation={folder / 'ctld'}
-SlurmdSpoolDir={folder / 'spool'}
-SlurmctldPidFile={folder / 'slurmctld.pid'}
-SlurmdPidFile={folder / 'slurmd.pid'}
-SlurmctldLogFile={folder / 'log' / 'slurmctld.log'}
-SlurmdLogFile={folder / 'log' / 'slurmd.log'}
+StateSaveLocation={folder / "ctld"}
+SlurmdSpoolDir={folder / "spool"}
+SlurmctldPidFile={folder / "slurmctld.pid"}
+SlurmdPidFile={folder / "slurmd.pid"}
+SlurmctldLogFile={folder / "log" / "slurmctld.log"}
+SlurmdLogFile={folder / "log" / "slurmd.log"}
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
 MpiDefault=none
@@ -211,7 +210,7 @@ JobAcctGatherType=jobacct_gather/linux
 JobAcctGatherFrequency=1
 JobAcctGatherParams=OverMemoryKill
 JobCompType=jobcomp/filetxt
-JobCompLoc={folder / 'accounting.txt'}
+JobCompLoc={folder / "accounting.txt"}
 AccountingStorageType=accounting_storage/none
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core_Memory
@@ -362,7 +361,9 @@ def _prepare(folder: Path, mode: str) -> None:
         key.write_bytes(os.urandom(1024))
     gitignore = folder / ".gitignore"
     if not gitignore.is_file():
-        gitignore.write_text("# Written by `workshop scheduler start`: nothing here is shared.\n*\n")
+        gitignore.write_text(
+            "# Written by `workshop scheduler start`: nothing here is shared.\n*\n"
+        )
 
 
 def _munge_socket(folder: Path) -> Path:
@@ -649,7 +650,13 @@ def wait(
     deadline = time.monotonic() + timeout
     while True:
         queued = run(
-            "squeue", "-h", "-j", ",".join(map(str, ids)), "-o", "%i %T %r", check=False,
+            "squeue",
+            "-h",
+            "-j",
+            ",".join(map(str, ids)),
+            "-o",
+            "%i %T %r",
+            check=False,
             folder=folder,
         ).stdout.strip()
         done = {r.job_id for r in accounting(folder=folder)}

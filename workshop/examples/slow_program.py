@@ -23,9 +23,7 @@ def make_text(n_words: int, seed: int = 0) -> str:
         raise ValueError(f"n_words must be >= 0, got {n_words!r}")
     rng = random.Random(seed)
     size = max(10, n_words // 4)
-    lexicon = sorted(
-        {"".join(rng.choices(_SYLLABLES, k=rng.randint(1, 4))) for _ in range(size)}
-    )
+    lexicon = sorted({"".join(rng.choices(_SYLLABLES, k=rng.randint(1, 4))) for _ in range(size)})
     rng.shuffle(lexicon)
     weights = [1.0 / rank for rank in range(1, len(lexicon) + 1)]  # Zipf: a few very common words
     words = rng.choices(lexicon, weights=weights, k=n_words)

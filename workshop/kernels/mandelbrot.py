@@ -362,7 +362,9 @@ def mandelbrot_engines_balanced(x_min, x_max, y_min, y_max, size, max_iter, *, w
     return _assemble(size, engines.run_balanced(rows_block_compact, tasks, workers))
 
 
-@MANDELBROT.register("c", "Plain C (-O3, built for this CPU)", "c", requires=native.unavailable_reason)
+@MANDELBROT.register(
+    "c", "Plain C (-O3, built for this CPU)", "c", requires=native.unavailable_reason
+)
 def mandelbrot_c(x_min, x_max, y_min, y_max, size, max_iter):
     args = (*(repr(float(v)) for v in (x_min, x_max, y_min, y_max)), size, max_iter)
     raw = native.run_program("mandelbrot", *args)

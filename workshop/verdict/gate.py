@@ -2,6 +2,9 @@
 
 It runs in the grading process right after nbgrader executed the notebook (see
 ``nbgrader_config.py``: ``Autograde.autograde_preprocessors``), before the grades are saved.
+The judge needs only the submitted answer cells' source, so ``GradingExecute`` starts it
+(:meth:`VerdictGate.start`) as the kernel starts, and the two run side by side; the gate then
+collects its verdicts, or runs the judge itself when none was started for this notebook.
 nbgrader gives a test cell its points when the cell shows no error; this gate adds an error to
 every test cell that the judge did not pass, so a cell scores only with both: no error in the
 kernel and the judge's positive verdict. The judge gets the submitted answer cells' source from
@@ -14,6 +17,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 from nbformat.notebooknode import NotebookNode, from_dict
@@ -22,6 +26,7 @@ from traitlets import Integer
 
 from workshop.verdict.judge import PRIVATE_VARIABLE, SEED_VARIABLE
 
+JUDGE_RESOURCE = "workshop_judge"  # key of a started JudgeRun in nbconvert's resources
 DEFAULT_SEED = 20_260_101  # used when the grader sets no seed: regrading still reproduces
 OUTPUT_NAME = "WorkshopVerdict"
 
@@ -94,6 +99,49 @@ def _request(
     }
 
 
+class JudgeRun:
+    """The judge (``python -I -m workshop.verdict.judge``) working on one request in the
+    background: :meth:`verdicts` waits for it, :meth:`stop` ends it (its runners die with it)."""
+
+    def __init__(self, request: dict, timeout: float) -> None:
+        self.request = request
+        self.process = subprocess.Popen(
+            [sys.executable, "-I", "-m", "workshop.verdict.judge"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self._outcome: dict = {}
+        self._thread = threading.Thread(target=self._communicate, args=(timeout,), daemon=True)
+        self._thread.start()
+
+    def _communicate(self, timeout: float) -> None:
+        try:
+            out, err = self.process.communicate(json.dumps(self.request), timeout=timeout)
+            if self.process.returncode != 0:
+                raise RuntimeError(f"exit status {self.process.returncode}: {err[-2000:]}")
+            self._outcome["verdicts"] = json.loads(out)["verdicts"]
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.communicate()
+            self._outcome["error"] = RuntimeError(f"it took longer than {timeout:g} s")
+        except Exception as error:
+            self._outcome["error"] = error
+
+    def verdicts(self) -> dict[str, dict]:
+        """grade id -> verdict; raises what went wrong if the judge failed."""
+        self._thread.join()
+        if "error" in self._outcome:
+            raise self._outcome["error"]
+        return self._outcome["verdicts"]
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self._thread.join()
+
+
 class VerdictGate(NbGraderPreprocessor):
     """Fail every autograded test cell that the out-of-kernel judge does not pass."""
 
@@ -102,13 +150,30 @@ class VerdictGate(NbGraderPreprocessor):
         config=True
     )
 
-    def preprocess(self, nb: NotebookNode, resources: dict):
-        cells = graded_test_cells(nb)
-        if not cells:
-            return nb, resources
+    def _notebook_request(self, nb: NotebookNode, resources: dict) -> dict:
         root = self.config.get("CourseDirectory", {}).get("root") or None
         unit = resources["nbgrader"]["assignment"]
-        verdicts = self._judge(_request(nb, unit, root, self.cell_seconds))
+        return _request(nb, unit, root, self.cell_seconds)
+
+    def start(self, nb: NotebookNode, resources: dict) -> None:
+        """Start the judge on ``nb``'s answers now, to be collected by :meth:`preprocess`."""
+        if graded_test_cells(nb):
+            resources[JUDGE_RESOURCE] = JudgeRun(
+                self._notebook_request(nb, resources), self.timeout
+            )
+
+    def preprocess(self, nb: NotebookNode, resources: dict):
+        started = resources.pop(JUDGE_RESOURCE, None)
+        cells = graded_test_cells(nb)
+        if not cells:
+            if started is not None:
+                started.stop()
+            return nb, resources
+        request = self._notebook_request(nb, resources)
+        if started is not None and started.request != request:
+            started.stop()  # the notebook changed since: judge what is there now
+            started = None
+        verdicts = self._collect(started or JudgeRun(request, self.timeout))
         for cell in cells:
             grade_id = _meta(cell)["grade_id"]
             verdict = verdicts.get(grade_id, {"passed": False, "message": "no verdict came back"})
@@ -120,23 +185,16 @@ class VerdictGate(NbGraderPreprocessor):
                 cell.outputs.insert(0, _output(verdict))
         return nb, resources
 
-    def _judge(self, request: dict) -> dict[str, dict]:
+    def _collect(self, run: JudgeRun) -> dict[str, dict]:
         try:
-            done = subprocess.run(
-                [sys.executable, "-I", "-m", "workshop.verdict.judge"],
-                input=json.dumps(request),
-                capture_output=True,
-                text=True,
-                timeout=self.timeout,
-                check=False,
-            )
-            if done.returncode != 0:
-                raise RuntimeError(f"exit status {done.returncode}: {done.stderr[-2000:]}")
-            return json.loads(done.stdout)["verdicts"]
+            return run.verdicts()
         except Exception as error:
-            self.log.error("The judge failed for %s: %s", request["unit"], error)
+            self.log.error("The judge failed for %s: %s", run.request["unit"], error)
             failed = {"passed": False, "message": f"the grader's judge failed: {error}"}
-            return dict.fromkeys(request["cells"], failed)
+            return dict.fromkeys(run.request["cells"], failed)
+
+    def _judge(self, request: dict) -> dict[str, dict]:
+        return self._collect(JudgeRun(request, self.timeout))
 
 
 def _output(verdict: dict) -> NotebookNode:
