@@ -7,9 +7,9 @@ a submission is left out only when
 
 * its source is exactly that of a ``demo`` cell of the instructor's notebook (a submission's own
   tags count for nothing, and an edited demonstration runs), and it is no nbgrader cell; and
-* no cell that does run after it mentions a name it binds (assignments, definitions, imports,
-  loop and ``with`` targets, and the objects it changes through attributes or items), read
-  backwards from the last cell like a compiler's liveness analysis.
+* no cell that runs after it may read a name it binds (assignments, definitions, imports, loop
+  and ``with`` targets, and the objects it changes through attributes or items), found backwards
+  from the last cell like a compiler's liveness analysis, with Python's own scope tables.
 
 So an answer that uses a variable a demonstration made still finds it. What a tagged cell does
 besides binding names (files, environment, global random state) must not matter to later cells:
@@ -242,8 +242,9 @@ def _flow(statements: list[ast.stmt], bound: set[str]) -> set[str]:
 def read_names(source: str) -> tuple[set[str], set[str]]:
     """(names a running cell may read before binding them itself, names it always binds).
 
-    Reads are over-counted where unsure: a cell that does not parse, the body of a cell magic,
-    and the lines of line magics and shell commands count every identifier in them."""
+    Reads are over-counted where unsure: a cell that does not parse or whose cell magic runs no
+    Python here (``%%bash``), and the lines of line magics and shell commands, count every
+    identifier in them; a ``%%cython`` body is compiled apart and reads only its magic line."""
     every = set(_IDENTIFIER.findall(source))
     if source.startswith("%%cython"):
         # The body is compiled into a module of its own; only the magic line's {expansions}

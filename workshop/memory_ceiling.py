@@ -4,8 +4,10 @@ Per-process limits (``RLIMIT_AS``) do not bound a kernel that starts many proces
 its own limit. A Linux control group does: every process started inside it stays inside, and
 when their memory together passes the ceiling the kernel's out-of-memory killer ends one of
 them. The group is made below this process's own (cgroup v2, or v1's ``memory`` hierarchy), so
-it needs write access there: root in a container, or a delegated group. Where there is none,
-:func:`unavailable` says why and grading goes on with the per-process limits only.
+it needs write access there, and under v2 the memory controller enabled for that group's
+children (``cgroup.subtree_control``): root in a container, or a group delegated to the grader.
+Where there is none, :func:`unavailable` says why and grading goes on with the per-process limits
+only.
 
 Sources: the kernel's cgroup documentation, ``Documentation/admin-guide/cgroup-v2.rst``
 (``memory.max``, ``memory.events``) and ``cgroup-v1/memory.rst`` (``memory.limit_in_bytes``,

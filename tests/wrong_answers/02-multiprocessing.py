@@ -39,7 +39,8 @@ def pi_pool(n, seed, workers):
         "fails": ["timed-test", "pi-test"],
     },
     {
-        "description": "a seed per worker (the blocks already differ); a sweep that ignores steps",
+        "description": "a seed per worker (the blocks already differ); a sweep that ignores "
+        "steps; the build taken for the running state",
         "replace": {
             # Parallel and fast, but "so that workers do not repeat each other's points" it gives
             # each block its own stream: a different estimate from pi_serial, and one that
@@ -58,8 +59,17 @@ def lyapunov_sweep(rs, steps=2_000, workers=2):
     with MP.Pool(workers) as pool:
         return pool.map(lyapunov, rs)
 """,
+            # Reads the build only: a free-threaded build that switched its GIL back on is
+            # taken for free-threaded (right on every interpreter this kernel is likely to be).
+            "threading-mode-solution": """
+import sysconfig
+
+
+def threading_mode():
+    return "free-threaded" if sysconfig.get_config_var("Py_GIL_DISABLED") else "GIL"
+""",
         },
-        "fails": ["pi-test", "pi-speed-test", "sweep-test"],
+        "fails": ["pi-test", "pi-speed-test", "sweep-test", "threading-mode-test"],
     },
 ]
 
@@ -72,7 +82,7 @@ CHEATS = [
     _kinds["hooks"](
         "02-multiprocessing",
         keep=["sweep-solution", "streams-solution"],
-        fails=["timed-test", "pi-test", "pi-speed-test"],
+        fails=["timed-test", "pi-test", "pi-speed-test", "threading-mode-test"],
     ),
     {
         "description": "a thread pool over pure-Python work: right results, no parallel work",

@@ -157,10 +157,14 @@ class VerdictGate(NbGraderPreprocessor):
 
     def start(self, nb: NotebookNode, resources: dict) -> None:
         """Start the judge on ``nb``'s answers now, to be collected by :meth:`preprocess`."""
-        if graded_test_cells(nb):
+        if "nbgrader" not in resources or not graded_test_cells(nb):
+            return
+        try:
             resources[JUDGE_RESOURCE] = JudgeRun(
                 self._notebook_request(nb, resources), self.timeout
             )
+        except OSError as error:  # the gate judges later, and says so if it fails again
+            self.log.warning("The judge could not start with the kernel: %s", error)
 
     def preprocess(self, nb: NotebookNode, resources: dict):
         started = resources.pop(JUDGE_RESOURCE, None)

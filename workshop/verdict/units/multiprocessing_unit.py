@@ -1,4 +1,5 @@
-"""02-multiprocessing: a timing decorator, and pools that really share the work."""
+"""02-multiprocessing: how this Python runs threads, a timing decorator, and pools that really
+share the work."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from workshop.examples.shared_state import count_inside
 from workshop.grading import check_equal
 from workshop.kernels.chunks import blocks
 from workshop.verdict.judge import Trial
+from workshop.verdict.runners import Raised, RunnerProcess
 from workshop.verdict.units.common import assert_parallel
 
 PREAMBLE = """
@@ -194,7 +196,57 @@ def check_streams(trial: Trial) -> str:
     return "one spawned stream per worker, reproducible, for seeds drawn now"
 
 
+# (Py_GIL_DISABLED of the build, what sys._is_gil_enabled() says or None where it is missing)
+# -> how threads run: every interpreter a learner may meet, told apart.
+THREADING_MODES = {
+    (None, None): "GIL",  # before 3.13: neither exists
+    (0, True): "GIL",
+    (1, False): "free-threaded",
+    (1, True): "free-threaded build, GIL re-enabled",  # PYTHON_GIL=1, or an extension needs it
+}
+_INTERPRETER = """
+import sys as _sys
+import sysconfig as _sysconfig
+
+_build = {build!r}
+_real_config_var = _sysconfig.get_config_var
+_sysconfig.get_config_var = (
+    lambda name, *rest: _build if name == "Py_GIL_DISABLED" else _real_config_var(name, *rest)
+)
+_sysconfig.get_config_vars()["Py_GIL_DISABLED"] = _build
+if {gil!r} is None:
+    if hasattr(_sys, "_is_gil_enabled"):
+        del _sys._is_gil_enabled
+else:
+    _sys._is_gil_enabled = lambda: {gil!r}
+"""
+
+
+def check_threading_mode(trial: Trial) -> str:
+    """threading_mode() in runners that each stand for one kind of interpreter: the build and
+    the running state are set before the answer cells run, so reading them at import time or at
+    call time both work; the order is drawn now."""
+    cases = list(THREADING_MODES.items())
+    for index in trial.rng.permutation(len(cases)):
+        (build, gil), expected = cases[index]
+        with RunnerProcess(network=trial.network) as runner:
+            set_up = [_INTERPRETER.format(build=build, gil=gil), PREAMBLE]
+            errors = runner.cells(set_up)
+            if errors:
+                raise RuntimeError(f"the unit's set-up failed in the runner: {errors[0]}")
+            runner.cells(list(trial.answers.values()))  # another cell's error is its own
+            got = runner.call("threading_mode")
+        if isinstance(got, Raised):
+            raise AssertionError(f"threading_mode() raised {got}")
+        described = f"a build with Py_GIL_DISABLED={build!r} where sys._is_gil_enabled() " + (
+            "does not exist" if gil is None else f"returns {gil}"
+        )
+        check_equal(got.value, expected, f"threading_mode() on {described}")
+    return "right on every kind of interpreter: GIL, free-threaded, and GIL re-enabled"
+
+
 CHECKS = {
+    "threading-mode-test": check_threading_mode,
     "timed-test": check_timed,
     "streams-test": check_streams,
     "pi-test": check_pi,
