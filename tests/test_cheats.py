@@ -148,6 +148,26 @@ def test_work_is_counted_on_each_worker_process() -> None:
     assert isinstance(broken, Raised) and broken.is_a("TypeError")
 
 
+def test_a_child_seen_before_its_exec_counts_as_the_program_it_runs() -> None:
+    """A worker caught between fork and exec shows its parent's command line; the evidence must
+    still count it as the program it then runs (a loaded machine widens that window)."""
+    with RunnerProcess() as runner:
+        assert not runner.cells(
+            [
+                "import os, sys, time\n"
+                "def late_exec():\n"
+                "    pid = os.fork()\n"
+                "    if pid == 0:\n"
+                "        time.sleep(0.3)  # the parent's command line, for many samples\n"
+                "        os.execv(sys.executable, [sys.executable, '-c',\n"
+                "                 'import time; time.sleep(0.5)', 'late-exec-marker'])\n"
+                "    os.waitpid(pid, 0)\n"
+            ]
+        )
+        _, work = observe(runner, lambda: runner.call("late_exec", timeout=60))
+    assert work.most_at_once("late-exec-marker") == 1, work.names
+
+
 def test_a_speedup_within_one_runner_times_each_side_on_its_own_arguments() -> None:
     """A parallel cell may time a function on 2 threads against itself on 1 in one runner; each
     side must run on its own arguments (one shared key timed both on the serial side's)."""

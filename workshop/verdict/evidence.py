@@ -124,11 +124,17 @@ def observe(runner: RunnerProcess, action: Callable[[], Any]) -> tuple[Any, Work
         for child in runner.descendants():
             handles.setdefault(child.pid, child)
             start_cpu.setdefault(child.pid, 0.0)  # born during the call
-            if child.pid not in work.names:
-                try:
-                    work.names[child.pid] = " ".join(child.cmdline())
-                except psutil.Error:
-                    continue
+            # Read the command line at every sample: a child caught between fork and exec still
+            # shows its parent's, and would never count as the program it is about to run. An
+            # exiting process shows an empty one, which keeps the name it had.
+            try:
+                command = " ".join(child.cmdline())
+            except psutil.Error:
+                command = ""
+            if command:
+                work.names[child.pid] = command
+            elif child.pid not in work.names:
+                continue
             alive.add(child.pid)
         work.alive.append(alive)
         for pid, child in list(handles.items()):
