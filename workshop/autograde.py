@@ -83,8 +83,9 @@ class GradingExecute(NoWidgetFrontEnd, Execute):
     output_limit = Int(Limits.output, help="bytes of output kept per notebook").tag(config=True)
     judge_alongside = Bool(
         True,
-        help="start the judge (workshop.verdict.gate.VerdictGate) as the kernel starts: it "
-        "needs only the answer cells' source, so the two run side by side",
+        help="start the judge (workshop.verdict.gate.VerdictGate) as the kernel starts, where "
+        "more than 2 cores are usable: it needs only the answer cells' source, so the two run "
+        "side by side",
     ).tag(config=True)
     skip_demos = Bool(
         True,
@@ -109,7 +110,7 @@ class GradingExecute(NoWidgetFrontEnd, Execute):
         self._truncated = False
         self._skipped = self._demos_to_skip(nb, resources or {}) if self.skip_demos else set()
         self._choose_kernel_manager()
-        if self.judge_alongside and resources is not None and self._gate_configured():
+        if self._judge_now() and resources is not None and self._gate_configured():
             from workshop.verdict.gate import VerdictGate
 
             VerdictGate(config=self.config).start(nb, resources)
@@ -122,6 +123,13 @@ class GradingExecute(NoWidgetFrontEnd, Execute):
             if started is not None:
                 started.stop()
             raise
+
+    def _judge_now(self) -> bool:
+        """Start the judge with the kernel only where a core is left for each beside the
+        grader: on 2 cores the judge's work would slow the kernel's own timing cells."""
+        from workshop.hardware import usable_cores
+
+        return self.judge_alongside and usable_cores() > 2
 
     def _gate_configured(self) -> bool:
         names = self.config.get("Autograde", {}).get("autograde_preprocessors", [])
