@@ -25,6 +25,7 @@ import symtable
 from collections.abc import Iterable, Sequence
 
 from nbformat import NotebookNode
+from nbgrader import utils
 
 __all__ = ["DEMO_TAG", "bound_names", "cells_to_skip", "demo_sources", "read_names"]
 
@@ -41,13 +42,8 @@ _CYTHON_DEF = re.compile(r"^(?:cpdef|def|class|cdef\s+class)\s+(?:[\w\[\], .*]+\
 _CYTHON_ASSIGN = re.compile(r"^(\w+)\s*(?::[^=]+)?=(?!=)")
 
 
-def _meta(cell: NotebookNode) -> dict:
-    return cell.get("metadata", {}).get("nbgrader", {})
-
-
 def _is_nbgrader_cell(cell: NotebookNode) -> bool:
-    meta = _meta(cell)
-    return bool(meta.get("grade") or meta.get("solution") or meta.get("locked"))
+    return utils.is_grade(cell) or utils.is_solution(cell) or utils.is_locked(cell)
 
 
 def demo_sources(instructor: NotebookNode) -> set[str]:
