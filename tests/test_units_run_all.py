@@ -18,7 +18,7 @@ import pytest
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
-# Quick units with figures after their exercises; 00's Amdahl/Gustafson plot is an interact widget.
+# Quick units with figures after their exercises; 00's Amdahl/Gustafson plot has sliders.
 UNITS = ["00-welcome", "03-sparse-matrices"]
 
 pytestmark = pytest.mark.slow
@@ -29,7 +29,7 @@ def _nbgrader(cell: nbformat.NotebookNode) -> dict:
 
 
 def _draws(cell: nbformat.NotebookNode) -> bool:
-    return "plt.show()" in cell.source or "widgets.interact(" in cell.source
+    return "plt.show()" in cell.source or "SliderFigure(" in cell.source
 
 
 @pytest.fixture(scope="module", params=UNITS)
@@ -95,3 +95,14 @@ def test_stand_ins_say_so(run_all) -> None:
     assert "Note: using " in printed, (
         f"{unit}: no teaching cell said it used a stand-in for an unanswered exercise"
     )
+
+
+def test_no_output_widget_for_a_headless_client_to_imitate(run_all) -> None:
+    """nbclient (nbgrader's Validate, nbconvert --execute) imitates the Output widget that
+    ``interact`` draws into, and that imitation can leave a cell waiting out its timeout
+    (jupyter/nbclient#312); the units' figures with sliders use ``SliderFigure`` instead."""
+    unit, notebook = run_all
+    state = notebook.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json")
+    models = (state or {}).get("state", {}).values()
+    outputs = [model for model in models if model.get("model_name") == "OutputModel"]
+    assert not outputs, f"{unit}: {len(outputs)} Output widget(s) in a Run All"
