@@ -344,6 +344,11 @@ def test_solution_notebook_grades_without_errors(graded: GradedCourse, notebook:
     # Grading leaves out the measured demonstrations no graded cell needs (they run in full in
     # tests/test_binder_limits.py); the feedback says so where it shows them.
     assert left_out, "no demonstration was left out while grading"
+    # Speed cells leave the timing to the judge (which may run beside the kernel) and say so.
+    for cell in executed.cells:
+        if cell.cell_type == "code" and "assert_faster(" in cell.source:
+            printed = "".join(out.get("text", "") for out in cell.outputs)
+            assert "Not timed in this grading kernel" in printed, (cell.get("id"), printed)
     feedback = graded.course / "instructor" / "feedback" / "solver" / unit
     assert "not run while grading" in (feedback / f"{notebook.stem}.html").read_text()
 

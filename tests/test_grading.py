@@ -14,6 +14,7 @@ import pytest
 
 from workshop import grading
 from workshop.grading import (
+    JUDGED_VARIABLE,
     SpeedCheck,
     assert_faster,
     check_close,
@@ -258,6 +259,18 @@ def test_real_timings_of_a_sleep_pair() -> None:
         lambda: time.sleep(0.001), lambda: time.sleep(0.01), min_speedup=2, repeat=3, min_time=0
     )
     assert check.passed and check.fast.loops >= 1 and len(check.slow.times) == 3
+
+
+def test_a_grading_kernel_times_nothing_and_says_the_judge_does(monkeypatch, capsys) -> None:
+    def never(*args):
+        raise AssertionError("a speed cell in a grading kernel called its function")
+
+    monkeypatch.setenv(JUDGED_VARIABLE, "1")
+    check = assert_faster(never, never, 10, workers=2, names=("pi_pool", "pi_serial"))
+    assert check.mode == "judged" and check.passed and check.fast is None
+    assert "the grader times pi_pool against pi_serial" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="workers must be a whole number"):
+        assert_faster(never, never, workers=0)  # bad arguments are still refused
 
 
 def test_time_limit_falls_back_to_single_calls(monkeypatch, cores) -> None:

@@ -16,11 +16,13 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any
 
 import nbformat
+from jupyter_core.utils import run_sync
 from nbclient import NotebookClient
 from nbformat import NotebookNode
 from nbformat.v4 import new_output
@@ -29,6 +31,7 @@ from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Bool, Int
 
 from workshop.demo_cells import cells_to_skip, demo_sources
+from workshop.grading import JUDGED_VARIABLE
 from workshop.sandbox import INCIDENTS, Incident, Limits, SandboxedKernelManager
 
 __all__ = [
@@ -84,7 +87,7 @@ class GradingExecute(NoWidgetFrontEnd, Execute):
     judge_alongside = Bool(
         True,
         help="start the judge (workshop.verdict.gate.VerdictGate) as the kernel starts, where "
-        "more than 2 cores are usable: it needs only the answer cells' source, so the two run "
+        "more than 1 core is usable: it needs only the answer cells' source, so the two run "
         "side by side",
     ).tag(config=True)
     skip_demos = Bool(
@@ -125,11 +128,25 @@ class GradingExecute(NoWidgetFrontEnd, Execute):
             raise
 
     def _judge_now(self) -> bool:
-        """Start the judge with the kernel only where a core is left for each beside the
-        grader: on 2 cores the judge's work would slow the kernel's own timing cells."""
+        """Start the judge with the kernel where each can have a core. The kernel's own speed
+        cells time nothing (``JUDGED_VARIABLE``), so the judge's work cannot cost them points;
+        the judge's checks scale their bar to the cores free when they measure."""
         from workshop.hardware import usable_cores
 
-        return self.judge_alongside and usable_cores() > 2
+        return self.judge_alongside and usable_cores() > 1
+
+    async def async_start_new_kernel(self, **kwargs: Any) -> None:
+        """Start the kernel with ``JUDGED_VARIABLE`` set: its speed cells leave the timing to
+        the judge, whose verdict gives their points anyway."""
+        if self.km is None:
+            self.km = self.create_kernel_manager()
+        if isinstance(self.km, SandboxedKernelManager):
+            self.km.extra_env = {**self.km.extra_env, JUDGED_VARIABLE: "1"}
+        else:
+            kwargs["env"] = {**kwargs.get("env", os.environ), JUDGED_VARIABLE: "1"}
+        await super().async_start_new_kernel(**kwargs)
+
+    start_new_kernel = run_sync(async_start_new_kernel)  # what nbconvert's preprocess calls
 
     def _gate_configured(self) -> bool:
         names = self.config.get("Autograde", {}).get("autograde_preprocessors", [])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 import time
 import warnings
 from collections.abc import Callable
@@ -34,6 +35,9 @@ __all__ = [
 ]
 
 _MIN_REPEAT = 3  # fewer samples than this make a median meaningless
+# Set to "1" in the kernels that nbgrader grades (workshop.autograde.GradingExecute): speed is
+# judged outside them (workshop.verdict), so their own speed cells time nothing.
+JUDGED_VARIABLE = "WORKSHOP_SPEED_JUDGED"
 _BUSY_CAPACITY = 1.3  # reference threads below this speed-up: no core is really free
 
 
@@ -232,11 +236,13 @@ def check_numba_parallel(func: Callable[..., Any], *args: Any, name: str | None 
 class SpeedCheck:
     """What ``assert_faster`` measured and the bar it applied (returned when the check passes)."""
 
-    fast: Measurement
-    slow: Measurement
+    fast: Measurement | None  # None in a grading kernel, where nothing is timed ("judged")
+    slow: Measurement | None
     speedup: float
     required: float
-    mode: str  # "speedup": fast must be >= required times faster; "overhead": see max_overhead
+    # "speedup": fast must be >= required times faster; "overhead": see max_overhead;
+    # "judged": not timed here, because the grader times the two outside this kernel
+    mode: str
     cores: int  # usable cores
     capacity: float | None  # speed-up of reference threads just before measuring (parallel only)
     attempts: int
@@ -249,7 +255,9 @@ class SpeedCheck:
     @property
     def margin(self) -> float:
         """How far past the bar (>= 1 passes): speed-up over the required one, or in overhead
-        mode the allowed time over the time taken."""
+        mode the allowed time over the time taken; 1 where the grader judges instead."""
+        if self.mode == "judged":
+            return 1.0
         if self.mode == "overhead":
             return self.speedup * self.required
         return self.speedup / self.required
@@ -464,6 +472,17 @@ def _verdict(best: SpeedCheck, bar: _Bar, tries: str) -> SpeedCheck:
     )
 
 
+def _judged_elsewhere(bar: _Bar) -> SpeedCheck:
+    """The check in a grading kernel: nothing timed, and a note saying who times it."""
+    fast_name, slow_name = bar.names
+    message = (
+        f"Not timed in this grading kernel: the grader times {fast_name} against {slow_name} "
+        "outside it, on a quiet runner, and this cell's points follow that verdict."
+    )
+    print(message)
+    return SpeedCheck(None, None, math.nan, math.nan, "judged", bar.cores, None, 0, message)
+
+
 def assert_faster(
     fast: Callable[..., Any],
     slow: Callable[..., Any],
@@ -492,16 +511,15 @@ def assert_faster(
     Returns a ``SpeedCheck``; raises ``AssertionError`` saying what was measured and expected.
 
     This is feedback for learners in their own kernel; graded verdicts are given out of the
-    kernel by ``workshop.verdict``, which also checks results and parallel work.
+    kernel by ``workshop.verdict``, which also checks results and parallel work. So in a kernel
+    that nbgrader grades (``WORKSHOP_SPEED_JUDGED=1``, set by ``workshop.autograde``) it times
+    nothing and returns a check in mode "judged", saying so.
     """
     _check_arguments(workers, min_speedup, max_overhead, repeat, time_limit, retries)
-    bar = _Bar(
-        workers,
-        min_speedup,
-        max_overhead,
-        usable_cores(),
-        names if names is not None else _labels(fast, slow),
-    )
+    labels = names if names is not None else _labels(fast, slow)
+    bar = _Bar(workers, min_speedup, max_overhead, usable_cores(), labels)
+    if os.environ.get(JUDGED_VARIABLE) == "1":
+        return _judged_elsewhere(bar)
     started = time.perf_counter()
     # Warm both up (JIT compiles, pools start), then time one warm call of each to plan the budget.
     for func in (fast, slow):
