@@ -1,11 +1,12 @@
 """The workshop under Binder's limits: one CPU, small mode, and a memory ceiling of 1.5 GB.
 
-Every kernel here is started while this test process is pinned to one CPU, so the kernel and
-everything it starts (engines, the controller, process pools) inherit that affinity, as in a
-Binder container; the environment is what ``binder/start`` exports there. Memory is the sum over
-this process (standing in for the Jupyter server) and the kernel with all its descendants,
-sampled while the cells run: RSS counts shared pages once per process, PSS shares them out
-and is what the container really holds, USS is what each process holds alone.
+Every kernel here is started from a thread pinned to one CPU, so the kernel and everything it
+starts (engines, the controller, process pools) inherit that affinity, as in a Binder container;
+the environment is what ``binder/start`` exports there. The solution notebooks run side by side,
+one per usable CPU, each kernel on its own CPU (as two Binder containers on one host would).
+Memory is the sum over this process (standing in for the Jupyter server) and the kernel with all
+its descendants, sampled while the cells run: RSS counts shared pages once per process, PSS
+shares them out and is what the container really holds, USS is what each process holds alone.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import nbformat
@@ -31,6 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS = sorted(ROOT.glob("solutions/*/*.ipynb"))
 MEMORY_LIMIT = 1.5e9  # bytes: what the workshop may use on Binder (which gives 1-2 GB)
 CELL_TIMEOUT = 300  # seconds, as nbgrader_config.py allows a cell
+MAX_SIDE_BY_SIDE = 4  # solution notebooks run at once, one per CPU (each may take 1.5 GB)
 
 pytestmark = [
     pytest.mark.slow,
@@ -41,10 +45,9 @@ pytestmark = [
 
 
 @contextmanager
-def one_cpu() -> Iterator[int]:
-    """Pin this thread (so every process it starts from now on) to one CPU; restore after."""
+def pinned(cpu: int) -> Iterator[int]:
+    """Pin this thread (so every process it starts from now on) to ``cpu``; restore after."""
     before = os.sched_getaffinity(0)
-    cpu = min(before)
     os.sched_setaffinity(0, {cpu})
     try:
         yield cpu
@@ -52,9 +55,14 @@ def one_cpu() -> Iterator[int]:
         os.sched_setaffinity(0, before)
 
 
-@pytest.fixture
-def binder_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, str]:
-    """The variables ``binder/start`` exports under one CPU, set for kernels started here."""
+def one_cpu() -> AbstractContextManager[int]:
+    """Pin this thread to the first CPU it may use."""
+    return pinned(min(os.sched_getaffinity(0)))
+
+
+@cache
+def binder_variables() -> dict[str, str]:
+    """The variables ``binder/start`` exports under one CPU (thread counts and small mode)."""
     env = {k: v for k, v in os.environ.items() if k != "WORKSHOP_CPUS"}
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     with one_cpu():
@@ -68,7 +76,23 @@ def binder_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, str
         ).stdout
     exported = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
     names = ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "LOKY_MAX_CPU_COUNT", "WORKSHOP_SMALL")
-    chosen = {name: exported[name] for name in names}
+    return {name: exported[name] for name in names}
+
+
+def kernel_environment(folder: Path) -> dict[str, str]:
+    """This process's environment as ``binder/start`` leaves it, for a kernel run from
+    ``folder``; its cluster and connection files stay there, out of the user's ~/.ipython."""
+    env = {k: v for k, v in os.environ.items() if k != "WORKSHOP_CPUS"}
+    env.update(binder_variables())
+    env["IPYTHONDIR"] = str(folder / ".ipython")
+    env["JUPYTER_RUNTIME_DIR"] = str(folder / ".runtime")
+    return env
+
+
+@pytest.fixture
+def binder_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, str]:
+    """The variables ``binder/start`` exports under one CPU, set for kernels started here."""
+    chosen = binder_variables()
     monkeypatch.delenv("WORKSHOP_CPUS", raising=False)
     for name, value in chosen.items():
         monkeypatch.setenv(name, value)
@@ -111,18 +135,37 @@ class Peak:
 
 
 class MemorySampler(threading.Thread):
-    """Samples this process and all its descendants every ``interval`` seconds until stopped."""
+    """Samples this process, and the kernel of ``client`` with all its descendants once it has
+    started, every ``interval`` seconds until stopped."""
 
-    def __init__(self, interval: float = 0.1) -> None:
+    def __init__(self, client: NotebookClient, interval: float = 0.1) -> None:
         super().__init__(name="MemorySampler", daemon=True)
+        self.client = client
         self.interval = interval
         self.peak = Peak()
         self.seen: dict[int, psutil.Process] = {}
         self._stop_event = threading.Event()
+        self._kernel: psutil.Process | None = None
+
+    def kernel(self) -> psutil.Process | None:
+        """The client's kernel process, once started (None before)."""
+        if self._kernel is None:
+            manager = getattr(self.client, "km", None)
+            pid = getattr(getattr(manager, "provisioner", None), "pid", None)
+            if pid is not None:
+                try:
+                    self._kernel = psutil.Process(pid)
+                except psutil.Error:
+                    return None
+        return self._kernel
 
     def sample(self) -> None:
         me = psutil.Process()
-        processes = [me, *me.children(recursive=True)]
+        processes = [me]
+        kernel = self.kernel()
+        if kernel is not None:
+            with suppress(psutil.Error):  # the kernel has exited
+                processes += [kernel, *kernel.children(recursive=True)]
         rss, pss, uss, counted = 0, 0, 0, 0
         full = True
         parts: list[tuple[int, str]] = []
@@ -172,30 +215,91 @@ class MemorySampler(threading.Thread):
         return alive
 
 
-def execute(nb: nbformat.NotebookNode, folder: Path) -> tuple[nbformat.NotebookNode, Peak]:
-    """Run ``nb`` in a kernel pinned to one CPU, from ``folder``; its peak memory with it.
+@dataclass
+class Run:
+    """One notebook run top to bottom in a kernel pinned to one CPU."""
 
-    Fails if any process the kernel started outlives it (a cluster or pool left running).
-    """
-    sampler = MemorySampler()
+    nb: nbformat.NotebookNode
+    peak: Peak
+    left: list[str]  # processes that outlived the kernel (stopped after it, then reported)
+    error: BaseException | None  # what stopped the run (a cell's error, a timeout), if anything
+    seconds: float
+
+    def check(self) -> tuple[nbformat.NotebookNode, Peak]:
+        """Raise what stopped the run, or fail for processes left behind; else the results."""
+        if self.error is not None:
+            raise self.error
+        assert not self.left, "processes outlived the kernel: " + "; ".join(self.left)
+        return self.nb, self.peak
+
+
+def run_pinned(
+    nb: nbformat.NotebookNode, folder: Path, cpu: int, env: dict[str, str] | None = None
+) -> Run:
+    """Run ``nb`` from ``folder`` in a kernel pinned to ``cpu`` (with ``env``, default this
+    process's), sampling its memory, and stop whatever the kernel left running."""
     client = NotebookClient(
         nb,
         timeout=CELL_TIMEOUT,
         kernel_name="python3",
         resources={"metadata": {"path": str(folder)}},
     )
-    with one_cpu():
+    sampler = MemorySampler(client)
+    error: BaseException | None = None
+    started = time.perf_counter()
+    with pinned(cpu):
         sampler.start()
         try:
-            client.execute()
+            client.execute(**({} if env is None else {"env": env}))
+        except Exception as failure:  # reported by the test that reads this run
+            error = failure
         finally:
             peak = sampler.stop()
             _, alive = psutil.wait_procs(sampler.survivors(), timeout=15)
             left = [_describe_process(process) for process in alive]
             for process in alive:  # stop what the kernel left behind, then fail for it
                 process.kill()
-    assert not left, "processes outlived the kernel: " + "; ".join(left)
-    return nb, peak
+    return Run(nb, peak, left, error, time.perf_counter() - started)
+
+
+def execute(nb: nbformat.NotebookNode, folder: Path) -> tuple[nbformat.NotebookNode, Peak]:
+    """Run ``nb`` in a kernel pinned to one CPU, from ``folder``; its peak memory with it.
+
+    Fails if any process the kernel started outlives it (a cluster or pool left running).
+    """
+    return run_pinned(nb, folder, min(os.sched_getaffinity(0))).check()
+
+
+@pytest.fixture(scope="module")
+def solution_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[Path, Run]:
+    """Every solution notebook run top to bottom on one CPU, side by side on the usable CPUs.
+
+    Each kernel has a CPU of its own, its own copy of the unit's folder and its own IPython and
+    runtime folders; a queue hands the next notebook to whichever CPU is free first.
+    """
+    base = tmp_path_factory.mktemp("binder")
+    queue = list(SOLUTIONS)
+    runs: dict[Path, Run] = {}
+    lock = threading.Lock()
+
+    def lane(cpu: int) -> None:
+        while True:
+            with lock:
+                if not queue:
+                    return
+                notebook = queue.pop(0)
+            folder = base / notebook.parent.name
+            shutil.copytree(notebook.parent, folder)
+            nb = nbformat.read(folder / notebook.name, as_version=4)
+            runs[notebook] = run_pinned(nb, folder, cpu, kernel_environment(folder))
+
+    cpus = sorted(os.sched_getaffinity(0))[:MAX_SIDE_BY_SIDE]
+    lanes = [threading.Thread(target=lane, args=(cpu,), name=f"cpu{cpu}") for cpu in cpus]
+    for thread in lanes:
+        thread.start()
+    for thread in lanes:
+        thread.join()
+    return runs
 
 
 def report_memory(capsys: pytest.CaptureFixture[str], what: str, peak: Peak) -> None:
@@ -220,13 +324,12 @@ def _stream_text(nb: nbformat.NotebookNode, marker: str) -> dict:
     SOLUTIONS or [pytest.param(None, marks=pytest.mark.skip(reason="no solution notebooks yet"))],
     ids=[path.parent.name for path in SOLUTIONS] or ["none"],
 )
-def test_solution_runs_on_one_cpu(notebook: Path, binder_env, tmp_path, capsys):
+@pytest.mark.timeout(1800)  # the first test waits for all the notebooks (solution_runs)
+def test_solution_runs_on_one_cpu(notebook: Path, solution_runs: dict[Path, Run], capsys):
     """Every solution notebook passes its own tests on one CPU, in small mode, within memory."""
-    folder = tmp_path / notebook.parent.name
-    shutil.copytree(notebook.parent, folder)
-    nb = nbformat.read(folder / notebook.name, as_version=4)
-    _, peak = execute(nb, folder)
-    report_memory(capsys, f"{notebook.parent.name} on one CPU", peak)
+    run = solution_runs[notebook]
+    _, peak = run.check()
+    report_memory(capsys, f"{notebook.parent.name} on one CPU ({run.seconds:.0f} s)", peak)
     assert peak.charged < MEMORY_LIMIT, f"{notebook.name} used {peak} (limit 1.5 GB)"
 
 
