@@ -83,6 +83,37 @@ def test_parallel_calls_from_two_threads_never_kill_the_process(layer):
     assert f"layer {layer}" in done.stdout and "survived" in done.stdout
 
 
+FIRST_LAYER = textwrap.dedent(
+    """
+    import numba
+
+    from workshop.kernels import get_problem
+
+    problem = get_problem("mandelbrot")
+    problem.implementations["numba-dynamic"](*problem.make_input(64), workers=1)
+    print(numba.threading_layer())
+    """
+)
+
+
+@pytest.mark.skipif(
+    not (Path(sys.prefix) / "lib" / "libtbb.so.12").is_file(),
+    reason="no TBB in this environment's lib folder (pip install tbb)",
+)
+def test_numba_finds_the_tbb_that_pip_installed():
+    """Unhelped, Numba's TBB layer does not load from pip's wheel and Numba falls back to
+    OpenMP, where the dynamic schedule's chunk size does nothing."""
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("NUMBA_THREADING_LAYER", "LD_LIBRARY_PATH")
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", FIRST_LAYER], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split()[-1] == "tbb", done.stdout + done.stderr
+    assert threads.load_pip_tbb(Path(tempfile.mkdtemp())) is None  # nothing there to load
+
+
 def test_the_lock_is_reentrant_and_released():
     import numba
 

@@ -11,18 +11,25 @@
   folder. Where both are read-only (a shared install, a read-only home), ``ensure_cache_dir``
   points Numba at a private temporary folder instead of letting the import fail with "no locator
   available". The kernel modules import this module before they define a kernel.
+* Numba's TBB threading layer is the one that honours ``parallel_chunksize`` (rows handed out a
+  few at a time, for uneven work such as Mandelbrot's) and lets threads call parallel code at
+  once. pip's ``tbb`` wheel puts ``libtbb.so.12`` in the environment's ``lib`` folder, where the
+  dynamic loader does not look, so Numba silently falls back to OpenMP; ``load_pip_tbb`` loads
+  it by path first, on import of this module.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
+import sys
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["PARALLEL_LOCK", "ensure_cache_dir", "numba_threads", "thread_limit"]
+__all__ = ["PARALLEL_LOCK", "ensure_cache_dir", "load_pip_tbb", "numba_threads", "thread_limit"]
 
 #: Held by every parallel Numba call the workshop makes (re-entrant: nesting is fine).
 PARALLEL_LOCK = threading.RLock()
@@ -119,3 +126,26 @@ def ensure_cache_dir(
 
 
 ensure_cache_dir()
+
+
+def load_pip_tbb(prefix: Path | None = None) -> Path | None:
+    """Load ``<prefix>/lib/libtbb.so.12`` (default: this environment's), so that Numba's TBB
+    threading layer finds it where pip's ``tbb`` wheel put it; return its path, or None where
+    there is none (no TBB from pip or conda here, not Linux, or the library does not load).
+
+    Numba picks its threading layer at the first parallel call, TBB first when it loads
+    (numba.readthedocs.io, "The Threading Layers"); this must run before that call.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    path = Path(prefix or sys.prefix) / "lib" / "libtbb.so.12"
+    if not path.is_file():
+        return None
+    try:
+        ctypes.CDLL(str(path), mode=ctypes.RTLD_GLOBAL)
+    except OSError:
+        return None
+    return path
+
+
+load_pip_tbb()
