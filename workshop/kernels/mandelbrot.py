@@ -358,7 +358,10 @@ def mandelbrot_engines(x_min, x_max, y_min, y_max, size, max_iter, *, workers):
 )
 def mandelbrot_engines_balanced(x_min, x_max, y_min, y_max, size, max_iter, *, workers):
     inputs = (x_min, x_max, y_min, y_max, size, max_iter)
-    tasks = [(inputs, rows) for rows in interleaved(size, 4 * workers)]
+    # Interleaved rows already even out the cost; two tasks per engine leave the scheduler
+    # room to balance while paying its per-task round trip (a few ms on a busy controller)
+    # half as often as four did (measured: 1.68x against 1.54x at 2 engines, 2 cores).
+    tasks = [(inputs, rows) for rows in interleaved(size, 2 * workers)]
     return _assemble(size, engines.run_balanced(rows_block_compact, tasks, workers))
 
 
