@@ -79,27 +79,32 @@ def binder_variables() -> dict[str, str]:
     return {name: exported[name] for name in names}
 
 
+def binder_overrides(folder: Path) -> dict[str, str]:
+    """What a kernel run from ``folder`` gets on top of this process's environment: the
+    variables ``binder/start`` exports, and IPython and runtime folders of its own there (its
+    cluster and connection files stay out of the user's ~/.ipython)."""
+    return {
+        **binder_variables(),
+        "IPYTHONDIR": str(folder / ".ipython"),
+        "JUPYTER_RUNTIME_DIR": str(folder / ".runtime"),
+    }
+
+
 def kernel_environment(folder: Path) -> dict[str, str]:
     """This process's environment as ``binder/start`` leaves it, for a kernel run from
-    ``folder``; its cluster and connection files stay there, out of the user's ~/.ipython."""
+    ``folder``."""
     env = {k: v for k, v in os.environ.items() if k != "WORKSHOP_CPUS"}
-    env.update(binder_variables())
-    env["IPYTHONDIR"] = str(folder / ".ipython")
-    env["JUPYTER_RUNTIME_DIR"] = str(folder / ".runtime")
+    env.update(binder_overrides(folder))
     return env
 
 
 @pytest.fixture
 def binder_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, str]:
     """The variables ``binder/start`` exports under one CPU, set for kernels started here."""
-    chosen = binder_variables()
     monkeypatch.delenv("WORKSHOP_CPUS", raising=False)
-    for name, value in chosen.items():
+    for name, value in binder_overrides(tmp_path).items():
         monkeypatch.setenv(name, value)
-    # Cluster and connection files of these kernels stay out of the user's ~/.ipython.
-    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
-    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "runtime"))
-    return chosen
+    return binder_variables()
 
 
 def _describe_process(process: psutil.Process, words: int = 6) -> str:

@@ -19,7 +19,7 @@ from typing import Any
 import ipywidgets as widgets
 from matplotlib.figure import Figure
 
-__all__ = ["SliderFigure"]
+__all__ = ["SliderFigure", "png_bytes", "widget_bundle"]
 
 NO_WIDGETS_TEXT = (
     "The sliders of this figure need a frontend that shows Jupyter widgets (JupyterLab 4 or "
@@ -32,6 +32,12 @@ def png_bytes(figure: Figure, dpi: int = 100) -> bytes:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=dpi)
     return buffer.getvalue()
+
+
+def widget_bundle(widget: widgets.Widget, include: Any = None, exclude: Any = None) -> dict:
+    """The MIME bundle ``widget`` displays with (its data only, as a dict to add to)."""
+    bundle = widget._repr_mimebundle_(include=include, exclude=exclude) or {}
+    return dict(bundle[0] if isinstance(bundle, tuple) else bundle)
 
 
 class SliderFigure:
@@ -79,8 +85,7 @@ class SliderFigure:
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         """The widget where the frontend shows widgets; else the current figure as PNG, and a
         sentence saying what the sliders need where only text shows."""
-        bundle = self.widget._repr_mimebundle_(include=include, exclude=exclude) or {}
-        data = dict(bundle[0] if isinstance(bundle, tuple) else bundle)
+        data = widget_bundle(self.widget, include, exclude)
         data["image/png"] = base64.b64encode(self.image.value).decode("ascii")
         shown = ", ".join(f"{name}={value!r}" for name, value in self.values.items())
         data["text/plain"] = NO_WIDGETS_TEXT.format(values=shown)

@@ -30,6 +30,7 @@ from workshop.lab.jobs import Job, JobQueue
 from workshop.lab.text import ONE_CORE_NOTE, load_text, progress_text, summary, workers_text
 from workshop.load import start_monitor
 from workshop.scaling import OVERSUBSCRIBE_FACTOR, ScalingPoint, ScalingResult
+from workshop.slider_figure import widget_bundle
 
 __all__ = ["NO_WIDGETS_TEXT", "SpeedupLab", "size_choices", "sweep_counts"]
 
@@ -356,8 +357,7 @@ class SpeedupLab:
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         """The widget where the frontend shows widgets; a sentence saying what the lab needs
         where it shows text only (instead of a raw ``VBox(...)``)."""
-        bundle = self.widget._repr_mimebundle_(include=include, exclude=exclude) or {}
-        data = dict(bundle[0] if isinstance(bundle, tuple) else bundle)
+        data = widget_bundle(self.widget, include, exclude)
         data["text/plain"] = NO_WIDGETS_TEXT
         return data
 

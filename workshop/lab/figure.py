@@ -13,7 +13,6 @@ drawn, so the status line describing it never runs ahead of it.
 from __future__ import annotations
 
 import base64
-import io
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -24,6 +23,7 @@ from matplotlib.figure import Figure
 
 from workshop.plots import draw_fit, draw_measured
 from workshop.scaling import ScalingResult
+from workshop.slider_figure import png_bytes
 
 __all__ = ["ONE_CORE_TITLE", "ScalingFigure", "plot_lines"]
 
@@ -231,13 +231,11 @@ class ScalingFigure:
         speed_ax.legend(loc="upper left", fontsize="small")
 
     def _show_png(self) -> None:
-        buffer = io.BytesIO()
-        self.figure.savefig(buffer, format="png", dpi=80)
         self.widget.outputs = (
             {
                 "output_type": "display_data",
                 "data": {
-                    "image/png": base64.b64encode(buffer.getvalue()).decode("ascii"),
+                    "image/png": base64.b64encode(png_bytes(self.figure, dpi=80)).decode("ascii"),
                     "text/plain": f"<speed-up lab figure: {self.figure.get_suptitle()}>",
                 },
                 "metadata": {},
