@@ -46,6 +46,15 @@ def test_c_reference_is_built_for_this_machine(private_cache):
     assert int(native.run_program("pi", 1000, 1)) > 0
 
 
+def test_a_library_reference_reports_its_flags(private_cache):
+    """heat's C reference is a shared library (no ``main``): bench's table still names its flags."""
+    if native.unavailable_reason():
+        pytest.skip(native.unavailable_reason())
+    assert native.flags("heat").startswith("-O3")
+    assert native.compile_library("heat").exists()
+    assert native.flags("heat") == native.flags("pi")
+
+
 def test_a_compiler_that_refuses_native_flags_falls_back(private_cache, monkeypatch):
     monkeypatch.setenv("CC", str(fake_compiler(private_cache, "-march=native|-mcpu=native")))
     assert native.flags("pi") == "-O3"

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import os
 import platform
+import re
 import subprocess
 import sys
 import tempfile
@@ -155,23 +156,33 @@ def compile_program(name: str, *, shared: bool = False) -> Path:
         choices = ", ".join(sorted(p.stem for p in SOURCE_DIR.glob("*.c")))
         raise ValueError(f"no C program {name!r}; choose one of {choices}")
     target = _target(name, compiler, source, shared)
-    key = f"{name}{target.suffix}"
+    key = _key(name, shared)
     with _lock:
         if _built.get(key) == target and target.exists():
             return target
         if target.exists():
             recorded = target.with_name(target.name + ".flags")
-            _flags[name] = tuple(recorded.read_text().split()) if recorded.exists() else ()
+            _flags[key] = tuple(recorded.read_text().split()) if recorded.exists() else ()
         else:
-            _flags[name] = _build(compiler, source, target, shared)
+            _flags[key] = _build(compiler, source, target, shared)
         _built[key] = target
         return target
 
 
 def flags(name: str) -> str:
-    """The compiler flags the program ``name`` was built with, e.g. ``"-O3 -march=native"``."""
-    compile_program(name)
-    return " ".join(_flags.get(name, ())) or "unknown"
+    """The compiler flags ``c/<name>.c`` was built with, e.g. ``"-O3 -march=native"``.
+
+    A source with a ``main`` is asked about as a program, one without as a shared library
+    (``compile_library``); it is compiled first if needed.
+    """
+    source = SOURCE_DIR / f"{name}.c"
+    shared = source.is_file() and not re.search(r"\bmain\s*\(", source.read_text())
+    compile_program(name, shared=shared)
+    return " ".join(_flags.get(_key(name, shared), ())) or "unknown"
+
+
+def _key(name: str, shared: bool) -> str:
+    return f"{name} (library)" if shared else name
 
 
 def run_program(name: str, *args: object, timeout: float | None = 600.0) -> bytes:
