@@ -36,7 +36,11 @@ def test_bad_term_counts_are_refused(n):
 
 def test_compile_command():
     assert inverse_squares.compile_command("gcc", "out") == [
-        "gcc", "-O2", "-o", "out", str(inverse_squares.SOURCE),
+        "gcc",
+        "-O2",
+        "-o",
+        "out",
+        str(inverse_squares.SOURCE),
     ]
     assert inverse_squares.compile_command("C:/VC/cl.exe", "out.exe")[1:3] == ["/nologo", "/O2"]
     assert inverse_squares.SOURCE.is_file()
@@ -80,7 +84,8 @@ def test_a_failed_compile_reports_the_compiler_messages(tmp_path, monkeypatch):
     broken.write_text("int main(void) { return undefined_name; }\n")
     monkeypatch.setattr(inverse_squares, "SOURCE", broken)
     monkeypatch.setattr(
-        inverse_squares, "compile_command",
+        inverse_squares,
+        "compile_command",
         lambda compiler, output: [compiler, "-o", str(output), str(broken)],
     )
     with pytest.raises(RuntimeError, match=r"failed \(exit status [1-9]"):
@@ -96,7 +101,9 @@ def test_unit_04_explains_and_skips_its_c_cells_without_a_compiler(no_compiler, 
     root = Path(__file__).resolve().parents[1]
     notebook = nbformat.read(root / "solutions" / "04-subprocess" / "04-subprocess.ipynb", 4)
     client = NotebookClient(
-        notebook, timeout=300, kernel_name="python3",
+        notebook,
+        timeout=300,
+        kernel_name="python3",
         resources={"metadata": {"path": str(tmp_path)}},
     )
     with pytest.MonkeyPatch.context() as patch:

@@ -35,7 +35,8 @@ def test_main_prints_one_json_line(capsys):
 
 
 @pytest.mark.parametrize(
-    "argv", [["--steps", "-1"], ["--steps", "3", "--walkers", "0"], ["--steps", "3", "--delay", "-1"]]
+    "argv",
+    [["--steps", "-1"], ["--steps", "3", "--walkers", "0"], ["--steps", "3", "--delay", "-1"]],
 )
 def test_main_rejects_bad_arguments_with_status_2(argv, capsys):
     with pytest.raises(SystemExit) as exit_info:
@@ -46,7 +47,10 @@ def test_main_rejects_bad_arguments_with_status_2(argv, capsys):
 
 def test_runs_as_a_program():
     done = subprocess.run(
-        [*COMMAND, "--steps", "10", "--seed", "1"], capture_output=True, text=True, check=True,
+        [*COMMAND, "--steps", "10", "--seed", "1"],
+        capture_output=True,
+        text=True,
+        check=True,
         timeout=60,
     )
     assert json.loads(done.stdout)["mean_squared_distance"] == random_walk.simulate(10, 1)

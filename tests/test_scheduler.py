@@ -107,7 +107,12 @@ def test_batch_job_runs_and_is_accounted(jobs: Path) -> None:
     script += "echo hello from job $SLURM_JOB_ID on $SLURM_NTASKS tasks\n"
     job = scheduler.submit(script, cwd=jobs)
     (record,) = scheduler.wait(job)
-    assert (record.name, record.state, record.exit_code, record.cpus) == ("hello", "COMPLETED", 0, 2)
+    assert (record.name, record.state, record.exit_code, record.cpus) == (
+        "hello",
+        "COMPLETED",
+        0,
+        2,
+    )
     assert record.memory_mib == 100 and record.partition == "compute"
     assert (jobs / f"slurm-{job}.out").read_text() == f"hello from job {job} on 2 tasks\n"
     accounted = scheduler.run("sacct", "-c", "-j", str(job), "-n", "-o", "jobid,state").stdout
@@ -116,7 +121,9 @@ def test_batch_job_runs_and_is_accounted(jobs: Path) -> None:
 
 @needs_slurm
 def test_array_with_throttle_and_dependent_gather(jobs: Path) -> None:
-    task = "#!/bin/bash\nsleep 1\necho $((SLURM_ARRAY_TASK_ID ** 2)) > square-$SLURM_ARRAY_TASK_ID\n"
+    task = (
+        "#!/bin/bash\nsleep 1\necho $((SLURM_ARRAY_TASK_ID ** 2)) > square-$SLURM_ARRAY_TASK_ID\n"
+    )
     array = scheduler.submit(task, "--array=1-4%2", cwd=jobs)
     gather = "#!/bin/bash\ncat square-* | paste -sd+ | bc > total\n"
     after = scheduler.submit(gather, f"--dependency=afterok:{array}", cwd=jobs)
@@ -134,7 +141,7 @@ def test_array_with_throttle_and_dependent_gather(jobs: Path) -> None:
 @needs_slurm
 def test_exceeding_memory_kills_the_job_and_the_accounting_says_so(jobs: Path) -> None:
     hog = "#!/bin/bash\n#SBATCH --mem=40M\n"
-    hog += f"{sys.executable} -c \"b = bytearray(400 * 2**20); import time; time.sleep(10)\"\n"
+    hog += f'{sys.executable} -c "b = bytearray(400 * 2**20); import time; time.sleep(10)"\n'
     job = scheduler.submit(hog, cwd=jobs)
     (record,) = scheduler.wait(job, timeout=60)
     assert record.state == "FAILED" and record.signal == 9
@@ -154,7 +161,9 @@ def test_impossible_and_malformed_requests_get_slurms_reason_in_plain_words(jobs
             scheduler.submit("#!/bin/bash\nhostname\n", *options, cwd=jobs)
     with pytest.raises(SchedulerError, match="first line must be an interpreter line"):
         scheduler.submit("echo no shebang\n", cwd=jobs)
-    with pytest.raises(SchedulerError, match=r"misspelled.*Slurm said: option '--cpus=2' is ambiguous"):
+    with pytest.raises(
+        SchedulerError, match=r"misspelled.*Slurm said: option '--cpus=2' is ambiguous"
+    ):
         scheduler.submit("#!/bin/bash\n#SBATCH --cpus=2\nhostname\n", cwd=jobs)
 
 

@@ -19,7 +19,12 @@ def test_make_text_is_reproducible_and_sized():
 
 def test_tokenise_strips_punctuation_and_case():
     assert slow_program.tokenise('The cat, the "dog"; THE end. !') == [
-        "the", "cat", "the", "dog", "the", "end",
+        "the",
+        "cat",
+        "the",
+        "dog",
+        "the",
+        "end",
     ]
 
 

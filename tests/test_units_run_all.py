@@ -39,7 +39,10 @@ def run_all(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     notebook = nbformat.read(path, as_version=4)
     folder = tmp_path_factory.mktemp(unit)
     client = NotebookClient(
-        notebook, timeout=300, kernel_name="python3", store_widget_state=True,
+        notebook,
+        timeout=300,
+        kernel_name="python3",
+        store_widget_state=True,
         resources={"metadata": {"path": str(folder)}},
     )
     with pytest.MonkeyPatch.context() as patch:
@@ -51,7 +54,8 @@ def run_all(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
 def test_unanswered_exercises_fail_only_in_their_own_cells(run_all) -> None:
     unit, notebook = run_all
     failed = [
-        cell for cell in notebook.cells
+        cell
+        for cell in notebook.cells
         if cell.cell_type == "code"
         and any(output.output_type == "error" for output in cell.outputs)
     ]
@@ -75,7 +79,8 @@ def test_every_teaching_figure_appears(run_all) -> None:
     for cell in drawing:
         images = [output for output in cell.outputs if "image/png" in output.get("data", {})]
         widgets = [
-            output for output in cell.outputs
+            output
+            for output in cell.outputs
             if "application/vnd.jupyter.widget-view+json" in output.get("data", {})
         ]
         assert images or (widgets and "image/png" in widget_state), (

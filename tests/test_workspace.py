@@ -73,6 +73,8 @@ def test_workspace_command_copies_the_real_course(tmp_path: Path) -> None:
         check=True,
     )
     assert "existing files were kept" in result.stdout
-    committed = sorted(p.relative_to(ROOT / "exercises") for p in (ROOT / "exercises").rglob("*.ipynb"))
+    committed = sorted(
+        p.relative_to(ROOT / "exercises") for p in (ROOT / "exercises").rglob("*.ipynb")
+    )
     copied = sorted(p.relative_to(tmp_path / "mine") for p in (tmp_path / "mine").rglob("*.ipynb"))
     assert copied == committed
