@@ -95,3 +95,12 @@ def test_points_measured_under_load_are_named_once_per_row():
         point.measurement.metadata["load"] = {"busy": True, "other_cores": 1.2}
     (row,) = [line for line in report.markdown().splitlines() if "| pi | processes |" in line]
     assert row.count("other programs were busy while 1, 2 worker(s) were measured") == 1
+
+
+def test_the_engines_messaging_is_reported_where_measured():
+    report = synthetic_report()
+    assert "Engine round trip" not in report.markdown()  # not measured: nothing is said
+    report.engine_round_trips = {1: 0.0019, 2: 0.0027}
+    assert "an empty task on each engine, median of 20): 1.9 ms on 1, 2.7 ms on 2 engine(s)" in (
+        report.markdown()
+    )

@@ -127,3 +127,40 @@ def test_bench_reports_heat_bandwidth_and_targets():
     assert targets["heat mpi: 2 ranks ÷ 1 rank"].value is None  # no sweep: said, not invented
     table = bandwidth_markdown(report.bandwidths(), report.stream_bandwidth)
     assert "| c | 1000 | 1 | 0.2 s | 1.60 GB/s | 0.80 | – |" in table
+
+
+def test_a_bandwidth_miss_says_whether_one_core_was_the_limit():
+    """0.4 s serial is 0.4 of STREAM (missed); 2 threads at 0.22 s move 1.82x the bytes per
+    second, so the note says one core's loop, not the memory, set the pace."""
+    from workshop.bench import BenchReport, ImplementationRow, _heat_targets
+    from workshop.scaling import ScalingPoint, ScalingResult
+    from workshop.timing import Measurement
+
+    def measured(seconds):
+        return Measurement("t", [seconds] * 3, 1, seconds)
+
+    c = ImplementationRow("heat", "c", 1000, measured(0.4), backend="c")
+    numba = ImplementationRow("heat", "numba-parallel", 1000, measured(0.4), backend="numba")
+    report = BenchReport(quick=False, machine={"usable_cores": 2})
+    report.rows, report.stream_bandwidth = [c, numba], 2e9
+    points = [ScalingPoint(w, 1000, measured(t)) for w, t in ((1, 0.4), (2, 0.22))]
+    report.sweeps = [ScalingResult("heat", "numba-parallel", "strong", points, usable_cores=2)]
+    two = [e for e in report.bandwidths() if e["workers"] == 2]
+    assert len(two) == 1 and two[0]["speedup"] == pytest.approx(0.4 / 0.22)
+    target = {t.name: t for t in _heat_targets(report)}["heat best bandwidth ÷ STREAM"]
+    assert target.met is False and target.value == pytest.approx(0.4)
+    assert target.note.startswith("one core does not reach the memory's limit here")
+    assert "1.82× the bytes per second with 2 workers (1.5 GB/s, 0.73 of one core's STREAM)" in (
+        target.note
+    )
+    report.sweeps = [
+        ScalingResult(
+            "heat",
+            "numba-parallel",
+            "strong",
+            [ScalingPoint(w, 1000, measured(t)) for w, t in ((1, 0.4), (2, 0.36))],
+            usable_cores=2,
+        )
+    ]
+    note = {t.name: t for t in _heat_targets(report)}["heat best bandwidth ÷ STREAM"].note
+    assert note.startswith("numba-parallel gained only 1.11× from 2 workers: the memory is")

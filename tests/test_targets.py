@@ -24,6 +24,7 @@ class Run:
     quick: bool = False
     machine: dict[str, Any] = field(default_factory=lambda: {"usable_cores": 2})
     lab_latency: float | None = 0.02
+    engine_round_trips: dict[int, float] | None = None
     rows: list[Row] = field(default_factory=list)
     sweeps: dict[tuple[str, str], ScalingResult] = field(default_factory=dict)
 
@@ -123,3 +124,26 @@ def test_a_miss_says_why_where_the_run_can_tell():
     noisy.load = Busy()
     found = by_name(targets.check_targets(noisy, rows))
     assert found["mandelbrot cython ÷ C, same size, 1 worker"].verdict().startswith("NO: noisy")
+
+
+def test_an_engine_miss_says_what_the_messaging_cost():
+    """1.0 s and 0.55 s (1.82x): with 0.01 s and 0.05 s of empty round trips taken off both,
+    0.99 / 0.5 = 1.98x; the note gives the figures, the target stays missed."""
+    rows = [Row("pi", "engines", "engines", None), Row("pi", "processes", "processes", None)]
+    run = Run(
+        rows=rows,
+        engine_round_trips={1: 0.01, 2: 0.05},
+        sweeps={
+            ("pi", "engines"): sweep("pi", "engines", 1.0, 0.55),
+            ("pi", "processes"): sweep("pi", "processes", 1.0, 0.55),
+        },
+    )
+    found = by_name(targets.check_targets(run, []))
+    engines = found["pi engines: 2 workers ÷ 1 worker"]
+    assert engines.met is False
+    assert "50.0 ms at 2 workers (10.0 ms at 1)" in engines.note
+    assert "9% of the 2-worker time" in engines.note
+    assert "would be 1.98×" in engines.note
+    assert found["pi processes: 2 workers ÷ 1 worker"].verdict() == "NO"  # not engines
+    run.engine_round_trips = None  # not measured: no reason is made up
+    assert by_name(targets.check_targets(run, []))["pi engines: 2 workers ÷ 1 worker"].note == ""

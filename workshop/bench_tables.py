@@ -162,4 +162,12 @@ def bench_markdown(report: Any) -> str:
     lines += _targets_table(report)
     if report.cluster_start is not None:
         lines += ["", f"Engine cluster start: {format_seconds(report.cluster_start)}."]
+    trips = getattr(report, "engine_round_trips", None)
+    if trips:
+        each = ", ".join(f"{format_seconds(s)} on {k}" for k, s in sorted(trips.items()))
+        lines += [
+            "",
+            f"Engine round trip (an empty task on each engine, median of 20): {each} "
+            "engine(s). Every engine call pays this on top of its work.",
+        ]
     return "\n".join(lines) + "\n"

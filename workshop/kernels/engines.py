@@ -13,7 +13,15 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-__all__ = ["mpi_engines", "restart", "run_balanced", "run_static", "start", "unavailable_reason"]
+__all__ = [
+    "mpi_engines",
+    "restart",
+    "round_trip",
+    "run_balanced",
+    "run_static",
+    "start",
+    "unavailable_reason",
+]
 
 
 def unavailable_reason() -> str | None:
@@ -76,3 +84,23 @@ def run_balanced(func: Callable[..., Any], tasks: Sequence[tuple], workers: int)
     view = cluster.view(workers, balanced=True)
     results = [view.apply_async(func, *args) for args in tasks]
     return cluster.gather(results, targets=list(view.targets))
+
+
+def nothing() -> None:
+    """An empty task: sending it to an engine and back costs the messaging and nothing else."""
+
+
+def round_trip(workers: int, *, repeat: int = 20) -> float:
+    """Median seconds to send one empty task to each of the first ``workers`` engines and
+    collect the replies, as ``run_static`` does: the messaging every engine call pays on top
+    of its work (client, controller, engine and back, through ZeroMQ)."""
+    import statistics
+    import time
+
+    run_static(nothing, [()] * workers, workers)  # the first call sets up the views
+    seconds = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        run_static(nothing, [()] * workers, workers)
+        seconds.append(time.perf_counter() - started)
+    return statistics.median(seconds)

@@ -214,7 +214,9 @@ HEAT.register(
     threaded=True,
     requires=_cython_parallel_reason,
 )(heat_cython_parallel)
-HEAT.register("c", "Plain C (-O3, built for this CPU)", "c", requires=native.unavailable_reason)(heat_c)
+HEAT.register("c", "Plain C (-O3, built for this CPU)", "c", requires=native.unavailable_reason)(
+    heat_c
+)
 
 
 def _mpi_reason() -> str | None:
