@@ -82,6 +82,11 @@ def test_speedups_come_from_one_sweep_and_meet_or_miss():
     assert found["mandelbrot cython-dynamic: 2 workers ÷ 1 worker"].met is True
     engines = found["pi engines: 2 workers ÷ 1 worker"]
     assert engines.met is None and "no result at 1 and 2 workers" in engines.verdict()
+    only_pi = Run(sweeps={("pi", "engines"): sweep("pi", "engines", 1.0, 0.51)})
+    found = by_name(targets.check_targets(only_pi, []))
+    assert found["mandelbrot engines-balanced: 2 workers ÷ 1 worker"].verdict() == (
+        "not measured: mandelbrot was not benched in this run (workshop bench --problem)"
+    )
 
 
 def test_quick_runs_and_one_core_say_why_nothing_was_checked():

@@ -129,6 +129,14 @@ def _two_worker_speedup(result: ScalingResult | None) -> float | None:
     return float(result.speedup[workers.index(2)])
 
 
+def _benched(run: Measured, problem: str) -> bool:
+    """Whether this run measured anything of ``problem`` (``--problem`` may leave it out)."""
+    rows = getattr(run, "rows", [])
+    sweeps = getattr(run, "sweeps", [])
+    sweeps = sweeps.values() if isinstance(sweeps, dict) else sweeps
+    return any(r.problem == problem for r in rows) or any(s.problem == problem for s in sweeps)
+
+
 def _speedup_target(run: Measured, problem: str, name: str, goal: float) -> Target:
     title = f"{problem} {name}: 2 workers ÷ 1 worker"
     wanted = f"≥ {goal:g} (full size, 2 cores)"
@@ -139,6 +147,8 @@ def _speedup_target(run: Measured, problem: str, name: str, goal: float) -> Targ
             why = "needs 2 usable cores"
         elif row is not None and row.error:
             why = f"{name} cannot run here: {row.error}"
+        elif not _benched(run, problem):
+            why = f"{problem} was not benched in this run (workshop bench --problem)"
         else:
             why = "the sweep has no result at 1 and 2 workers"
         return Target(title, wanted, None, None, why)
