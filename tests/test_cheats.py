@@ -281,3 +281,38 @@ def test_a_runner_on_one_cpu_can_still_run_two_numba_threads(
             ]
         )
         assert runner.call("on_two", timeout=120) == Returned(2, "int")
+
+
+def test_shared_work_is_looked_for_again_before_it_counts_as_serial(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A worker that ended between two reads of its CPU time (a busy moment) is looked for again;
+    work that never shows on both workers fails after ``EVIDENCE_TRIES`` observations."""
+    from workshop.verdict.evidence import Work
+    from workshop.verdict.units import common
+
+    shared = Work(wall=0.2, processes={1: 0.1, 2: 0.09})
+    unshared = Work(wall=0.2, processes={1: 0.19, 2: 0.001})
+    seen: list[Work] = []
+
+    def observations(works):
+        def fake_observed(trial, target, *args):
+            seen.append(works[len(seen)])
+            return 42, seen[-1]
+
+        return fake_observed
+
+    monkeypatch.setattr(common, "_faster", lambda *args: "fast enough")
+    checked = []
+    monkeypatch.setattr(common, "observed", observations([unshared, shared]))
+    value, message = common.assert_parallel(
+        None, ("f", ()), ("g", ()), 2, what="f", verify=checked.append
+    )
+    assert value == 42 and len(seen) == 2 and checked == [42, 42]
+    assert "work seen on 2 workers" in message
+
+    seen.clear()
+    monkeypatch.setattr(common, "observed", observations([unshared] * common.EVIDENCE_TRIES))
+    with pytest.raises(AssertionError, match="the work was not shared: 1 of the 2 workers"):
+        common.assert_parallel(None, ("f", ()), ("g", ()), 2, what="f")
+    assert len(seen) == common.EVIDENCE_TRIES

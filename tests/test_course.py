@@ -368,13 +368,32 @@ def test_untouched_exercises_score_zero_everywhere(graded: GradedCourse) -> None
         assert _cell_scores(graded.first, "blank", unit) == dict.fromkeys(points, 0.0)
 
 
+def _printed_by(course: Path, student: str, unit: str, names: set[str]) -> dict[str, str]:
+    """What the autograded cells ``names`` of a submission printed (their verdict messages)."""
+    printed = {}
+    for notebook in (course / "instructor" / "autograded" / student / unit).glob("*.ipynb"):
+        for cell in _read(notebook).cells:
+            name = cell.metadata.get("nbgrader", {}).get("grade_id")
+            if name in names:
+                printed[name] = "".join(
+                    out.get("text", "") or f"{out.get('ename')}: {out.get('evalue')}"
+                    for out in cell.get("outputs", [])
+                )
+    return printed
+
+
 @pytest.mark.slow
 def test_wrong_answers_lose_their_cells_only(graded: GradedCourse) -> None:
     for student, cases in graded.wrong.items():
         for case in cases:
             points = graded.points[case["unit"]]
             expected = {name: 0.0 if name in case["fails"] else p for name, p in points.items()}
-            assert _cell_scores(graded.first, student, case["unit"]) == expected, case
+            scores = _cell_scores(graded.first, student, case["unit"])
+            differing = {name for name in expected if scores.get(name) != expected[name]}
+            assert scores == expected, (
+                case,
+                _printed_by(graded.course, student, case["unit"], differing),
+            )
 
 
 @pytest.mark.slow

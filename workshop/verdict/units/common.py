@@ -167,6 +167,32 @@ def require_workers(
         )
 
 
+#: Observations of a call before its work counts as not shared (see ``assert_parallel``).
+EVIDENCE_TRIES = 3
+
+
+def _require_shared_work(
+    work: Work,
+    workers: int,
+    what: str,
+    kind: str,
+    workers_named: str | None,
+    balance: float | None,
+) -> None:
+    require_workers(work, workers, what, kind, workers_named)
+    if kind == "processes" and work.worker_cpu < 0.5 * (work.worker_cpu + work.runner_cpu):
+        raise AssertionError(
+            f"{what}: most of the work ran in the calling process, not in its workers "
+            f"({work.describe()})"
+        )
+    if balance is not None and work.balance(workers, workers_named) < balance:
+        raise AssertionError(
+            f"{what}: the workers' shares of the work are uneven ({work.describe()}); the "
+            f"least busy did {work.balance(workers, workers_named):.0%} of what the busiest "
+            f"did, expected at least {balance:.0%}: hand out smaller pieces as workers free up"
+        )
+
+
 def assert_parallel(
     trial: Trial,
     call: tuple[str, tuple],
@@ -188,21 +214,19 @@ def assert_parallel(
     busy machine, at most 1.5x slower. Returns (the call's value, a message); check the value.
     """
     target, args = call
-    value, work = observed(trial, target, *args)
-    if verify is not None:  # the result first: a fast wrong answer earns nothing
-        verify(value)
-    require_workers(work, workers, what, kind, workers_named)
-    if kind == "processes" and work.worker_cpu < 0.5 * (work.worker_cpu + work.runner_cpu):
-        raise AssertionError(
-            f"{what}: most of the work ran in the calling process, not in its workers "
-            f"({work.describe()})"
-        )
-    if balance is not None and work.balance(workers, workers_named) < balance:
-        raise AssertionError(
-            f"{what}: the workers' shares of the work are uneven ({work.describe()}); the "
-            f"least busy did {work.balance(workers, workers_named):.0%} of what the busiest "
-            f"did, expected at least {balance:.0%}: hand out smaller pieces as workers free up"
-        )
+    for attempt in range(1, EVIDENCE_TRIES + 1):
+        value, work = observed(trial, target, *args)
+        if verify is not None:  # the result first: a fast wrong answer earns nothing
+            verify(value)
+        try:
+            _require_shared_work(work, workers, what, kind, workers_named, balance)
+            break
+        except AssertionError:
+            # A worker's CPU time is read from outside, every few milliseconds; on a busy
+            # machine a short-lived worker can end between two reads, or start late and get
+            # little. Serial work fails every try; parallel work shows on another.
+            if attempt == EVIDENCE_TRIES:
+                raise
     message = f"work seen on {workers} workers ({work.describe()})"
     return (
         value,
