@@ -1,8 +1,9 @@
 """This machine's memory bandwidth, measured once, and how close a memory-bound kernel gets to it.
 
 A STREAM-like triad (``a[i] = b[i] + s * c[i]`` on arrays far larger than the caches) in plain C
-measures what one core can stream from memory. The result is cached per machine beside the
-compiled C programs, since it does not change between runs; ``refresh=True`` measures again.
+measures what one core, or several together (OpenMP threads), can stream from memory: a parallel
+run's roof is the bandwidth of as many cores as it uses. Each result is cached per machine and
+core count beside the compiled C programs, since it does not change between runs; ``refresh=True`` measures again.
 Comparing a kernel's achieved bandwidth with it is the memory side of the **roofline** model:
 a kernel of low arithmetic intensity (flops per byte) can run no faster than memory delivers.
 """
@@ -12,9 +13,11 @@ from __future__ import annotations
 import json
 import os
 import platform
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from workshop.errors import MissingCapability
 from workshop.kernels import native
 
 __all__ = [
@@ -30,30 +33,45 @@ SMALL_ELEMENTS = 1 << 22  # three arrays of 32 MiB, for Binder's memory
 REPEATS = 10
 
 
-def _cache_file(elements: int) -> os.PathLike:
+def _cache_file(elements: int, threads: int) -> os.PathLike:
     program = native.compile_program("stream")
-    key = f"{platform.node()}-{program.stem}-{elements}"
+    key = f"{platform.node()}-{program.stem}-{elements}-{threads}"
     return native.cache_dir() / f"stream-{key}.json"
 
 
-def stream_bandwidth(*, refresh: bool = False) -> float:
-    """Triad bandwidth of one core in bytes per second (measured once per machine, then cached).
+def stream_bandwidth(*, threads: int = 1, refresh: bool = False) -> float:
+    """Triad bandwidth in bytes per second of ``threads`` cores streaming together (OpenMP),
+    measured once per machine and thread count, then cached.
 
-    Raises MissingCapability (with how to install one) where there is no C compiler.
+    The roofline of a run on k workers is the bandwidth of k cores: one core alone often cannot
+    keep enough memory requests in flight to reach what the memory delivers to several.
+    Raises ValueError for ``threads < 1``, and MissingCapability where there is no C compiler
+    or, for ``threads > 1``, where the compiler could not build the program with OpenMP.
     """
     from workshop.hardware import small_mode
 
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise ValueError(f"threads must be a whole number >= 1, not {threads!r}")
     elements = SMALL_ELEMENTS if small_mode() else ELEMENTS
-    cache = _cache_file(elements)
+    cache = _cache_file(elements, threads)
     if not refresh:
         try:
             return float(json.loads(open(cache).read())["bytes_per_second"])
         except (OSError, ValueError, KeyError):
             pass
-    measured = float(native.run_program("stream", elements, REPEATS, timeout=300).decode())
+    printed = native.run_program(
+        "stream", elements, REPEATS, timeout=300, env={"OMP_NUM_THREADS": str(threads)}
+    ).split()
+    measured, ran = float(printed[0]), int(printed[1])
+    if ran != threads:
+        raise MissingCapability(
+            f"the STREAM triad ran on {ran} thread(s), not {threads}: it was built without "
+            f"OpenMP (flags: {native.flags('stream')}); a compiler with OpenMP (gcc, or clang "
+            "with libomp) measures the bandwidth of several cores"
+        )
     tmp = f"{cache}.{os.getpid()}.tmp"
     with open(tmp, "w") as out:
-        json.dump({"bytes_per_second": measured, "elements": elements}, out)
+        json.dump({"bytes_per_second": measured, "elements": elements, "threads": threads}, out)
     os.replace(tmp, cache)  # readers see the old file or the whole new one
     return measured
 
@@ -86,10 +104,11 @@ def roofline(bytes_moved: float, flops: float, seconds: float) -> Roofline:
     return Roofline(bytes_moved / seconds, stream_bandwidth(), flops / bytes_moved)
 
 
-def heat_bandwidths(rows: list[Any], sweeps: list[Any], stream: float | None) -> list[dict]:
+def heat_bandwidths(rows: list[Any], sweeps: list[Any], streams: Mapping[int, float]) -> list[dict]:
     """For each measured heat row of ``workshop bench``: its time, the bandwidth it reached by
-    the stencil's least traffic, and that bandwidth over STREAM's (one core); for each heat
-    sweep (threads, MPI ranks), the same at its most workers, with its speed-up over one.
+    the stencil's least traffic, and that bandwidth over STREAM's on one core; for each heat
+    sweep (threads, MPI ranks), the same at its most workers, over STREAM's on as many cores,
+    with its speed-up over one worker. ``streams``: STREAM's bytes per second by core count.
     Rows are ``bench.ImplementationRow``s, sweeps ``scaling.ScalingResult``s."""
     from workshop.kernels.stencil import STEPS, bytes_moved
 
@@ -99,7 +118,7 @@ def heat_bandwidths(rows: list[Any], sweeps: list[Any], stream: float | None) ->
             continue
         seconds = row.measurement.median
         rate = bytes_moved(row.size, STEPS) / seconds
-        found.append(_entry(row.implementation, row.size, 1, seconds, rate, stream, None))
+        found.append(_entry(row.implementation, row.size, 1, seconds, rate, streams.get(1), None))
     for sweep in sweeps:
         points = sweep.ok_points if sweep.problem == "heat" else []
         if not points or max(point.workers for point in points) < 2:
@@ -109,7 +128,13 @@ def heat_bandwidths(rows: list[Any], sweeps: list[Any], stream: float | None) ->
         speedup = float(sweep.speedup[list(sweep.workers).index(point.workers)])
         found.append(
             _entry(
-                sweep.implementation, point.size, point.workers, point.time, rate, stream, speedup
+                sweep.implementation,
+                point.size,
+                point.workers,
+                point.time,
+                rate,
+                streams.get(point.workers),
+                speedup,
             )
         )
     return found
@@ -135,21 +160,29 @@ def _entry(
     }
 
 
-def bandwidth_markdown(entries: list[dict], stream: float | None) -> list[str]:
-    """Lines of the bench's "Memory bandwidth" section (the heat equation's roofline)."""
+def bandwidth_markdown(entries: list[dict], streams: Mapping[int, float]) -> list[str]:
+    """Lines of the bench's "Memory bandwidth" section (the heat equation's roofline);
+    ``streams``: STREAM's bytes per second by core count."""
     if not entries:
         return []
-    limit = "not measured (no C compiler)" if not stream else f"{stream / 1e9:.2f} GB/s"
+    limit = (
+        ", ".join(
+            f"{rate / 1e9:.2f} GB/s on {cores} core{'s' if cores > 1 else ''}"
+            for cores, rate in sorted(streams.items())
+        )
+        or "not measured (no C compiler)"
+    )
     lines = [
         "",
         "## Memory bandwidth (heat equation)",
         "",
-        f"STREAM-like triad, one core: {limit}. The stencil moves at least 16 bytes per point "
-        "and step for 7 flops (0.44 flop/byte), so the roofline puts it on the memory side: it "
-        "can run no faster than memory delivers. Where more workers move more bytes per second "
-        "than one (the speed-up column), one core's loop had not reached the memory's limit.",
+        f"STREAM-like triad: {limit}. The stencil moves at least 16 bytes per point and step for "
+        "7 flops (0.44 flop/byte), so the roofline puts it on the memory side: it can run no "
+        "faster than memory delivers. ÷ STREAM compares a row with the triad on as many cores "
+        "as it had workers. Where more workers move more bytes per second than one (the "
+        "speed-up column), one core's loop had not reached the memory's limit.",
         "",
-        "| implementation | size | workers | time | bandwidth | ÷ STREAM | speed-up |",
+        "| implementation | size | workers | time | bandwidth | ÷ STREAM, same cores | speed-up |",
         "|---|---|---|---|---|---|---|",
     ]
     for e in entries:

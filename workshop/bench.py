@@ -79,7 +79,8 @@ class BenchReport:
     sweeps: list[ScalingResult] = field(default_factory=list)
     lab_latency: float | None = None
     cluster_start: float | None = None
-    stream_bandwidth: float | None = None  # bytes/s, one core (measured when heat is benched)
+    #: STREAM triad bytes/s by core count (measured when heat is benched)
+    stream_bandwidths: dict[int, float] = field(default_factory=dict)
     #: seconds of an empty task on each of k engines, by k (measured when engines were swept)
     engine_round_trips: dict[int, float] | None = None
     targets: list[Target] = field(default_factory=list)
@@ -95,7 +96,7 @@ class BenchReport:
             "sweeps": [sweep.to_dict() for sweep in self.sweeps],
             "lab_latency": self.lab_latency,
             "cluster_start": self.cluster_start,
-            "stream_bandwidth": self.stream_bandwidth,
+            "stream_bandwidths": self.stream_bandwidths,
             "engine_round_trips": self.engine_round_trips,
             "bandwidth": self.bandwidths(),
             "targets": [target.to_dict() for target in self.targets],
@@ -110,7 +111,7 @@ class BenchReport:
 
     def bandwidths(self) -> list[dict[str, Any]]:
         """The heat equation's achieved memory bandwidths (``workshop.bandwidth``)."""
-        return heat_bandwidths(self.rows, self.sweeps, self.stream_bandwidth)
+        return heat_bandwidths(self.rows, self.sweeps, self.stream_bandwidths)
 
     def row(self, problem: str, implementation: str) -> ImplementationRow | None:
         for row in self.rows:
@@ -283,14 +284,15 @@ def _lab_latency(log: Callable[[str], None]) -> float | None:
 
 
 def _heat_targets(report_: BenchReport) -> list[Target]:
-    """The heat equation's memory targets: the best serial bandwidth at least 0.8 of STREAM at
-    the default size; MPI's 2-rank speed-up, reported (no goal: it depends on the machine).
+    """The heat equation's memory targets: the best bandwidth at the default size, each run
+    against STREAM on as many cores as it had workers, at least 0.8; MPI's 2-rank speed-up,
+    reported (no goal: it depends on the machine).
     Numba and Cython against C are among ``check_targets``' compiled-kernel targets."""
     if report_.row("heat", "c") is None:
         return []
-    name, goal = "heat best bandwidth ÷ STREAM", "≥ 0.8 (full size)"
-    serial = [e for e in report_.bandwidths() if e["workers"] == 1 and e["fraction_of_stream"]]
-    best = max((e["fraction_of_stream"] for e in serial), default=None)
+    name, goal = "heat best bandwidth ÷ STREAM on as many cores", "≥ 0.8 (full size)"
+    measured = [e for e in report_.bandwidths() if e["fraction_of_stream"]]
+    best = max((e["fraction_of_stream"] for e in measured), default=None)
     if best is None:
         bandwidth = Target(name, goal, None, None, "STREAM or the heat rows were not measured")
     elif report_.quick:
@@ -311,40 +313,49 @@ def _heat_targets(report_: BenchReport) -> list[Target]:
 
 
 def _why_below_stream(report_: BenchReport) -> str:
-    """Where more workers moved more bytes per second, one core had not reached the memory's
-    limit: say so, with the figures of this run."""
-    parallel = [e for e in report_.bandwidths() if e["workers"] > 1 and e["speedup"]]
-    if not parallel:
+    """The best run's figures, and whether more workers moved more bytes per second than one
+    (then one core's loop, not the memory, held the serial runs back), from this run."""
+    entries = [e for e in report_.bandwidths() if e["fraction_of_stream"]]
+    if not entries:
         return ""
-    best = max(parallel, key=lambda e: e["bytes_per_second"])
-    if best["speedup"] < 1.3:
+    best = max(entries, key=lambda e: e["fraction_of_stream"])
+    said = (
+        f"the best, {best['implementation']} on {best['workers']} worker(s), moved "
+        f"{best['bytes_per_second'] / 1e9:.1f} GB/s, {best['fraction_of_stream']:.2f} of STREAM "
+        "on as many cores"
+    )
+    parallel = [e for e in entries if e["workers"] > 1 and e["speedup"]]
+    if not parallel:
+        return said
+    fastest = max(parallel, key=lambda e: e["bytes_per_second"])
+    if fastest["speedup"] >= 1.3:
         return (
-            f"{best['implementation']} gained only {best['speedup']:.2f}× from "
-            f"{best['workers']} workers: the memory is the limit here, at a lower rate than "
-            "STREAM's triad reaches"
+            f"{said}; {fastest['implementation']} moved {fastest['speedup']:.2f}× the bytes per "
+            f"second with {fastest['workers']} workers as with one, so one core's loop, not "
+            "the memory, holds the serial runs back"
         )
-    share = best["fraction_of_stream"]
     return (
-        f"one core does not reach the memory's limit here: {best['implementation']} moved "
-        f"{best['speedup']:.2f}× the bytes per second with {best['workers']} workers "
-        f"({best['bytes_per_second'] / 1e9:.1f} GB/s"
-        + (f", {share:.2f} of one core's STREAM" if share else "")
-        + "), so one core's loop, not the memory, sets the serial pace"
+        f"{said}; {fastest['implementation']} gained only {fastest['speedup']:.2f}× from "
+        f"{fastest['workers']} workers: the memory is the limit, at a lower rate than the "
+        "triad reaches"
     )
 
 
-def _stream(specs: Sequence[Any], log: Callable[[str], None]) -> float | None:
-    """One core's memory bandwidth (measured once per machine), when heat is benched."""
+def _streams(specs: Sequence[Any], log: Callable[[str], None]) -> dict[int, float]:
+    """STREAM's bandwidth on one core and on every usable core (each measured once per machine),
+    when heat is benched: the memory roofs of its serial and its parallel runs."""
     from workshop.bandwidth import stream_bandwidth
 
     if "heat" not in {spec.name for spec in specs}:
-        return None
+        return {}
     log("memory bandwidth: STREAM-like triad (measured once per machine, then cached)")
-    try:
-        return stream_bandwidth()
-    except MissingCapability as exc:
-        log(f"memory bandwidth not measured: {exc}")
-        return None
+    found = {}
+    for cores in sorted({1, usable_cores()}):
+        try:
+            found[cores] = stream_bandwidth(threads=cores)
+        except MissingCapability as exc:
+            log(f"memory bandwidth on {cores} core(s) not measured: {exc}")
+    return found
 
 
 def _plot(report_: BenchReport, folder: Path) -> list[Path]:
@@ -420,7 +431,7 @@ def run_bench(
         log(result.load.note() or "")
     if lab:
         result.cluster_start = _start_cluster(log)
-    result.stream_bandwidth = _stream(specs, log)
+    result.stream_bandwidths = _streams(specs, log)
     for spec in specs:
         result.rows += _measure_problem(spec, quick, repeat, min_time, log)
         result.sweeps += _sweep_problem(spec, quick, repeat, min_time, log)

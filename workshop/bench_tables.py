@@ -158,7 +158,7 @@ def _targets_table(report: Any) -> list[str]:
 def bench_markdown(report: Any) -> str:
     """results.md for ``report`` (a ``workshop.bench.BenchReport``)."""
     lines = _header(report) + _rows_table(report) + _scaling_table(report)
-    lines += bandwidth_markdown(report.bandwidths(), report.stream_bandwidth)
+    lines += bandwidth_markdown(report.bandwidths(), report.stream_bandwidths)
     lines += _targets_table(report)
     if report.cluster_start is not None:
         lines += ["", f"Engine cluster start: {format_seconds(report.cluster_start)}."]

@@ -2,7 +2,8 @@
 
 The sources live in ``workshop/kernels/c/``. Each is compiled for the machine it runs on, at the
 hardware's limit: ``-O3 -march=native`` (``-mcpu=native`` where the compiler spells it so, plain
-``-O3`` where it refuses both, ``/O2`` with MSVC; ``WORKSHOP_PORTABLE=1`` asks for plain ``-O3``).
+``-O3`` where it refuses both, ``/O2`` with MSVC; ``WORKSHOP_PORTABLE=1`` asks for plain ``-O3``);
+a source with ``#pragma omp`` (the STREAM triad) is built with OpenMP where the compiler has it.
 Programs are kept in a per-user cache directory, named by a hash of the source, compiler, flags
 and processor, so editing a source recompiles it, a home folder shared by different machines
 never runs a program built for another processor, and two processes compiling at once never see a
@@ -58,12 +59,22 @@ def _msvc(compiler: str) -> bool:
     return Path(compiler).stem.lower() == "cl"  # MSVC spells its options differently
 
 
-def _flag_choices(compiler: str) -> tuple[tuple[str, ...], ...]:
+def _flag_choices(compiler: str, openmp: bool = False) -> tuple[tuple[str, ...], ...]:
+    """Flag sets to try in order; for a source with ``#pragma omp``, each first with OpenMP."""
     if _msvc(compiler):
-        return (("/O2",),)
-    if os.environ.get("WORKSHOP_PORTABLE"):
-        return (("-O3",),)
-    return FLAG_CHOICES
+        choices: tuple[tuple[str, ...], ...] = (("/O2",),)
+    elif os.environ.get("WORKSHOP_PORTABLE"):
+        choices = (("-O3",),)
+    else:
+        choices = FLAG_CHOICES
+    if not openmp:
+        return choices
+    option = "/openmp" if _msvc(compiler) else "-fopenmp"
+    return tuple(chosen for flags in choices for chosen in ((*flags, option), flags))
+
+
+def _uses_openmp(source: Path) -> bool:
+    return "#pragma omp" in source.read_text(errors="replace")
 
 
 def _command(
@@ -100,7 +111,7 @@ def _processor() -> str:
 
 def _target(name: str, compiler: str, source: Path, shared: bool) -> Path:
     digest = hashlib.sha256()
-    choices = repr(_flag_choices(compiler))
+    choices = repr(_flag_choices(compiler, _uses_openmp(source)))
     parts = (source.read_bytes(), compiler.encode(), choices.encode(), _processor().encode())
     for part in (*parts, bytes(shared)):
         digest.update(part)
@@ -119,7 +130,7 @@ def _build(compiler: str, source: Path, target: Path, shared: bool) -> tuple[str
     os.close(fd)
     errors = []
     try:
-        for flags in _flag_choices(compiler):
+        for flags in _flag_choices(compiler, _uses_openmp(source)):
             result = subprocess.run(
                 _command(compiler, flags, source, Path(tmp), shared),
                 capture_output=True,
@@ -185,14 +196,21 @@ def _key(name: str, shared: bool) -> str:
     return f"{name} (library)" if shared else name
 
 
-def run_program(name: str, *args: object, timeout: float | None = 600.0) -> bytes:
-    """Run the compiled ``name`` with ``args`` and return its standard output as bytes."""
+def run_program(
+    name: str,
+    *args: object,
+    timeout: float | None = 600.0,
+    env: dict[str, str] | None = None,
+) -> bytes:
+    """Run the compiled ``name`` with ``args`` (and ``env`` added to this process's environment)
+    and return its standard output as bytes."""
     program = compile_program(name)
     result = subprocess.run(
         [str(program), *(str(a) for a in args)],
         capture_output=True,
         check=False,
         timeout=timeout,
+        env=None if env is None else {**os.environ, **env},
     )
     if result.returncode != 0:
         message = result.stderr.decode(errors="replace").strip()

@@ -1,10 +1,15 @@
-/* STREAM-like triad: the memory bandwidth one core reaches on a[i] = b[i] + s * c[i].
+/* STREAM-like triad: the memory bandwidth reached on a[i] = b[i] + s * c[i].
  *
  * Usage: stream ELEMENTS REPEATS
  * Prints the best bandwidth over REPEATS runs, in bytes per second, counting 3 * 8 bytes per
- * element as STREAM does (two arrays read, one written). ELEMENTS should make the three arrays
- * far larger than the last-level cache.
+ * element as STREAM does (two arrays read, one written), then the number of threads that ran
+ * it. ELEMENTS should make the three arrays far larger than the last-level cache. Built with
+ * OpenMP, OMP_NUM_THREADS threads share each loop (and each thread first touches the pages it
+ * later streams, as in McCalpin's STREAM); built without, one thread runs.
  */
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +38,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "out of memory\n");
         return 1;
     }
+#pragma omp parallel for schedule(static)
     for (int64_t i = 0; i < n; i++) {  /* touch every page before timing */
         a[i] = 0.0;
         b[i] = 1.0;
@@ -42,6 +48,7 @@ int main(int argc, char **argv) {
     double best = 1e300;
     for (int64_t r = 0; r < repeats; r++) {
         double t0 = now();
+#pragma omp parallel for schedule(static)
         for (int64_t i = 0; i < n; i++) {
             a[i] = b[i] + s * c[i];
         }
@@ -51,7 +58,11 @@ int main(int argc, char **argv) {
         }
         b[r % n] = a[(r * 7) % n];  /* keep the loop's result alive */
     }
-    printf("%.6e\n", 3.0 * 8.0 * (double)n / best);
+    int threads = 1;
+#ifdef _OPENMP
+    threads = omp_get_max_threads();
+#endif
+    printf("%.6e %d\n", 3.0 * 8.0 * (double)n / best, threads);
     free(a);
     free(b);
     free(c);
