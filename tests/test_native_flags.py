@@ -61,6 +61,28 @@ def test_a_compiler_that_refuses_native_flags_falls_back(private_cache, monkeypa
     assert int(native.run_program("pi", 1000, 1)) > 0
 
 
+def test_the_triad_streams_on_several_cores_where_openmp_builds(private_cache, monkeypatch):
+    """STREAM is built with OpenMP where the compiler has it, and says so where it has not."""
+    from workshop import bandwidth
+    from workshop.errors import MissingCapability
+
+    monkeypatch.setenv("WORKSHOP_SMALL", "1")
+    monkeypatch.setattr(bandwidth, "SMALL_ELEMENTS", 1 << 18)
+    monkeypatch.setattr(bandwidth, "REPEATS", 2)
+    if native.unavailable_reason():
+        pytest.skip(native.unavailable_reason())
+    assert native.flags("stream").endswith("-fopenmp")
+    assert native.flags("pi") == native.flags("stream").removesuffix(" -fopenmp")  # only there
+    assert bandwidth.stream_bandwidth(threads=2, refresh=True) > 0
+
+    monkeypatch.setattr(native, "_built", {})
+    monkeypatch.setenv("CC", str(fake_compiler(private_cache, "-fopenmp")))
+    assert native.flags("stream") == native.flags("pi")
+    assert bandwidth.stream_bandwidth(threads=1, refresh=True) > 0
+    with pytest.raises(MissingCapability, match=r"ran on 1 thread\(s\), not 2: .* without OpenMP"):
+        bandwidth.stream_bandwidth(threads=2, refresh=True)
+
+
 def test_portable_builds_skip_native_flags(private_cache, monkeypatch):
     if native.unavailable_reason():
         pytest.skip(native.unavailable_reason())
